@@ -1,0 +1,38 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+          // Each file installs its own Pulumi mocks; isolate them.
+          pool: "forks",
+          testTimeout: 20_000,
+        },
+      },
+      {
+        test: {
+          name: "app",
+          include: ["test/app/**/*.test.ts"],
+          globalSetup: ["test/app/global-setup.ts"],
+          pool: "forks",
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          pool: "forks",
+          // One stack on one Docker engine: files run one after another.
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 1_200_000,
+        },
+      },
+    ],
+  },
+});
