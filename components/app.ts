@@ -1,0 +1,102 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { containerArgs, TOKEN } from "./common";
+import { PGPOOL_PORT } from "./database";
+import { secretFile } from "./secrets";
+
+/** Port the app listens on inside its container. */
+export const APP_PORT = 3000;
+const APP_MEMORY_MB = 256;
+
+export interface AppTierArgs {
+  /** Stack name, for labels. */
+  readonly stack: string;
+  /** Prefix of every Docker object name, e.g. `ha-stack-dev`. */
+  readonly prefix: string;
+  /** `name:tag` of the app image. */
+  readonly image: pulumi.Input<string>;
+  /** Network nginx reaches the replicas on. */
+  readonly frontendNetwork: pulumi.Input<string>;
+  /** Network the replicas reach pgpool on. */
+  readonly backendNetwork: pulumi.Input<string>;
+  /** The app role's password. */
+  readonly appPassword: pulumi.Input<string>;
+  /** The pgpool container: the leader starts only once it is healthy. */
+  readonly pgpool: docker.Container;
+  /** Number of app containers, 1–32; app-0 is the migration leader. @default 3 */
+  readonly replicas?: number;
+}
+
+/** The environment every container of the app image shares (replicas and the collector). */
+export function databaseEnv(): string[] {
+  return [
+    "DATABASE_HOST=pgpool",
+    `DATABASE_PORT=${PGPOOL_PORT}`,
+    "DATABASE_NAME=app",
+    "DATABASE_USER=app",
+    `DATABASE_PASSWORD_FILE=${secretFile("app")}`,
+  ];
+}
+
+/**
+ * The app replicas. `app-0` is the migration leader: it migrates and seeds (under an advisory
+ * lock) and is healthy only when that is done; `app-1 … app-(N-1)` start after it, never
+ * migrate, and report not ready while the schema is behind what their image ships.
+ */
+export class AppTier extends pulumi.ComponentResource {
+  /** All app containers, leader first. */
+  public readonly containers: docker.Container[];
+  /** Short names of the replicas inside the stack's networks (`app-0`, …). */
+  public readonly nodes: string[];
+
+  constructor(name: string, args: AppTierArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(`${TOKEN}:app:AppTier`, name, {}, opts);
+    const replicas = args.replicas ?? 3;
+
+    this.containers = [];
+    this.nodes = [];
+    for (let index = 0; index < replicas; index++) {
+      const node = `app-${index}`;
+      const leader = index === 0;
+      const container = new docker.Container(
+        `${name}-${node}`,
+        containerArgs({
+          stack: args.stack,
+          name: `${args.prefix}-${node}`,
+          role: "app",
+          node,
+          image: args.image,
+          memoryMb: APP_MEMORY_MB,
+          user: "app",
+          healthcheck: ["node", "dist/healthcheck.js"],
+          healthIntervalSeconds: 3,
+          networks: [
+            { name: args.frontendNetwork, aliases: [node] },
+            { name: args.backendNetwork, aliases: [node] },
+          ],
+          envs: [
+            `APP_ROLE=${leader ? "leader" : "follower"}`,
+            `REPLICA_INDEX=${index}`,
+            `PORT=${APP_PORT}`,
+            ...databaseEnv(),
+          ],
+          uploads: [{ file: secretFile("app"), content: pulumi.secret(args.appPassword) }],
+          // Graceful shutdown: finish in-flight requests and close sockets before SIGKILL.
+          stopTimeoutSeconds: 15,
+        }),
+        {
+          parent: this,
+          // Fixed container name.
+          deleteBeforeReplace: true,
+          // The leader needs pgpool with a writable primary to migrate; followers need the
+          // leader's migrations before they can be ready.
+          dependsOn: leader ? [args.pgpool] : [this.containers[0]],
+        },
+      );
+      this.containers.push(container);
+      this.nodes.push(node);
+    }
+
+    this.registerOutputs({ containers: this.containers.map((c) => c.name) });
+  }
+}

@@ -1,0 +1,65 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { databaseEnv } from "./app";
+import { containerArgs, TOKEN } from "./common";
+import { secretFile } from "./secrets";
+
+export interface CollectorArgs {
+  /** Stack name, for labels. */
+  readonly stack: string;
+  /** Prefix of every Docker object name, e.g. `ha-stack-dev`. */
+  readonly prefix: string;
+  /** `name:tag` of the app image (the collector is the same image with another command). */
+  readonly image: pulumi.Input<string>;
+  /** Network the collector reaches pgpool on. */
+  readonly backendNetwork: pulumi.Input<string>;
+  /** The app role's password. */
+  readonly appPassword: pulumi.Input<string>;
+  /** Seconds between samples, 1–3600. */
+  readonly intervalSeconds: number;
+  /** What must be healthy first: pgpool, and the leader that creates the metrics table. */
+  readonly after: docker.Container[];
+}
+
+/** Samples host metrics (load, memory, disk) into the database through pgpool on an interval. */
+export class Collector extends pulumi.ComponentResource {
+  public readonly container: docker.Container;
+
+  constructor(name: string, args: CollectorArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(`${TOKEN}:collector:Collector`, name, {}, opts);
+    if (!Number.isInteger(args.intervalSeconds) || args.intervalSeconds < 1) {
+      throw new Error(
+        `Collector: intervalSeconds is ${args.intervalSeconds}; allowed: a whole number from 1 to 3600`,
+      );
+    }
+
+    this.container = new docker.Container(
+      `${name}-collector`,
+      containerArgs({
+        stack: args.stack,
+        name: `${args.prefix}-collector`,
+        role: "collector",
+        node: "collector",
+        image: args.image,
+        memoryMb: 128,
+        user: "app",
+        command: ["node", "dist/collector.js"],
+        // The collector serves no HTTP; its healthcheck says whether its last sample was written.
+        healthcheck: ["node", "dist/collector-healthcheck.js"],
+        healthIntervalSeconds: 5,
+        networks: [{ name: args.backendNetwork, aliases: ["collector"] }],
+        envs: [`COLLECTOR_INTERVAL_SECONDS=${args.intervalSeconds}`, ...databaseEnv()],
+        uploads: [{ file: secretFile("app"), content: pulumi.secret(args.appPassword) }],
+      }),
+      {
+        parent: this,
+        // Fixed container name.
+        deleteBeforeReplace: true,
+        // Writes go through pgpool into the table the leader's migrations create.
+        dependsOn: args.after,
+      },
+    );
+
+    this.registerOutputs({ container: this.container.name });
+  }
+}

@@ -1,0 +1,101 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+
+/** One type-token package for the whole project: `ha-stack:<module>:<Type>`. */
+export const TOKEN = "ha-stack";
+
+/** What an object is for; the `ha-stack.role` label. */
+export type Role = "postgres" | "pgpool" | "app" | "collector" | "nginx" | "network" | "data";
+
+/** A Docker label as the docker provider takes it (containers, networks and volumes alike). */
+export interface Label {
+  label: string;
+  value: string;
+}
+
+/** `ha-stack.stack` and `ha-stack.role` (plus `ha-stack.node` for containers): how tools find a stack. */
+export function labels(stack: string, role: Role, node?: string): Label[] {
+  const result = [
+    { label: "ha-stack.stack", value: stack },
+    { label: "ha-stack.role", value: role },
+  ];
+  if (node !== undefined) result.push({ label: "ha-stack.node", value: node });
+  return result;
+}
+
+/** A network a container joins, with the short names it answers to there. */
+export interface Attachment {
+  readonly name: pulumi.Input<string>;
+  readonly aliases: string[];
+}
+
+/** A file written into the container before it starts (docker `uploads`). */
+export interface Upload {
+  readonly file: string;
+  readonly content: pulumi.Input<string>;
+}
+
+/** What differs between the long-running containers of the stack. */
+export interface ContainerSpec {
+  readonly stack: string;
+  /** Physical container name, already carrying the stack prefix. */
+  readonly name: string;
+  readonly role: Role;
+  /** Short name inside the stack (`pg-0`, `app-2`, …); also the container's hostname. */
+  readonly node: string;
+  readonly image: pulumi.Input<string>;
+  readonly memoryMb: number;
+  /** The healthcheck command (exec form, without "CMD"). */
+  readonly healthcheck: string[];
+  readonly networks: readonly Attachment[];
+  readonly envs?: pulumi.Input<string>[];
+  readonly command?: string[];
+  readonly user?: string;
+  readonly uploads?: readonly Upload[];
+  readonly volumes?: docker.types.input.ContainerVolume[];
+  readonly ports?: docker.types.input.ContainerPort[];
+  /** Seconds between health probes; the first probe comes one interval after start. @default 2 */
+  readonly healthIntervalSeconds?: number;
+  /** Seconds Docker waits after SIGTERM before SIGKILL. @default 10 */
+  readonly stopTimeoutSeconds?: number;
+}
+
+/**
+ * Container arguments every part of the stack shares: healthcheck, `wait` for healthy at
+ * creation, restart policy, memory limit, init, bounded logs, labels, hostname.
+ */
+export function containerArgs(spec: ContainerSpec): docker.ContainerArgs {
+  const interval = spec.healthIntervalSeconds ?? 2;
+  return {
+    name: spec.name,
+    hostname: spec.node,
+    image: spec.image,
+    envs: spec.envs,
+    command: spec.command,
+    user: spec.user,
+    init: true,
+    restart: "unless-stopped",
+    memory: spec.memoryMb,
+    // No swap beyond the limit: a container over its budget is killed and restarted, not slowed.
+    memorySwap: spec.memoryMb,
+    labels: labels(spec.stack, spec.role, spec.node),
+    logDriver: "json-file",
+    logOpts: { "max-size": "10m", "max-file": "3" },
+    healthcheck: {
+      tests: ["CMD", ...spec.healthcheck],
+      interval: `${interval}s`,
+      timeout: "5s",
+      retries: 3,
+      startPeriod: "120s",
+    },
+    // Like `docker run --wait`: the resource is created only once the container is healthy,
+    // so everything that dependsOn it starts against a working service.
+    wait: true,
+    waitTimeout: 300,
+    stopTimeout: spec.stopTimeoutSeconds ?? 10,
+    networksAdvanced: spec.networks.map((n) => ({ name: n.name, aliases: n.aliases })),
+    ports: spec.ports,
+    volumes: spec.volumes,
+    uploads: spec.uploads?.map((u) => ({ file: u.file, content: u.content })),
+  };
+}

@@ -1,0 +1,58 @@
+import * as path from "node:path";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { TOKEN } from "./common";
+import { contextHash } from "./context-hash";
+
+/** The four images of the stack, one build context each. */
+export const IMAGE_KINDS = ["postgres", "pgpool", "app", "nginx"] as const;
+export type ImageKind = (typeof IMAGE_KINDS)[number];
+
+export interface ImagesArgs {
+  /** Prefix of every image name, e.g. `ha-stack-dev`. */
+  readonly prefix: string;
+  /** Image every Dockerfile builds FROM (build arg BASE_IMAGE). @default "debian:trixie-slim" */
+  readonly baseImage: string;
+  /** Directory holding the build contexts `postgres/`, `pgpool/`, `app/`, `nginx/`. @default the program's directory */
+  readonly rootDir?: string;
+}
+
+/**
+ * Builds the stack's images locally (never pushed). Each image is tagged with a digest of its
+ * build context and base image, so a container's `image` input changes exactly when what it
+ * runs changes: no replace on every deploy, and a real change always rolls out.
+ */
+export class Images extends pulumi.ComponentResource {
+  /** `name:tag` of each image, as containers reference it. */
+  public readonly names: Record<ImageKind, pulumi.Output<string>>;
+
+  constructor(name: string, args: ImagesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(`${TOKEN}:images:Images`, name, {}, opts);
+    const rootDir = args.rootDir ?? path.resolve(__dirname, "..");
+
+    const names = {} as Record<ImageKind, pulumi.Output<string>>;
+    for (const kind of IMAGE_KINDS) {
+      const context = path.join(rootDir, kind);
+      const tag = contextHash(context, [args.baseImage]);
+      // Relative to the project directory (Pulumi's working directory), so the same checkout on
+      // another machine previews no change.
+      const relative = path.relative(process.cwd(), context) || ".";
+      const image = new docker.Image(
+        `${name}-${kind}`,
+        {
+          imageName: `${args.prefix}-${kind}:${tag}`,
+          build: {
+            context: relative,
+            dockerfile: path.join(relative, "Dockerfile"),
+            args: { BASE_IMAGE: args.baseImage },
+          },
+          skipPush: true,
+        },
+        { parent: this },
+      );
+      names[kind] = image.imageName;
+    }
+    this.names = names;
+    this.registerOutputs({ names });
+  }
+}

@@ -1,0 +1,36 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { TOKEN } from "./common";
+
+/** The database passwords the stack generates; each reaches containers as a file. */
+export const PASSWORDS = ["postgres", "replication", "app", "pgpool"] as const;
+export type PasswordName = (typeof PASSWORDS)[number];
+
+/** Where each password file lands inside the containers that need it. */
+export function secretFile(password: PasswordName): string {
+  return `/run/secrets/${password}-password`;
+}
+
+/**
+ * Random passwords for PostgreSQL's roles (superuser, replication, app, pgpool). They stay
+ * secret in state and outputs; changing one is not supported in place (the roles are created
+ * at initdb), so they are generated once and kept.
+ */
+export class Secrets extends pulumi.ComponentResource {
+  public readonly passwords: Record<PasswordName, pulumi.Output<string>>;
+
+  constructor(name: string, opts?: pulumi.ComponentResourceOptions) {
+    super(`${TOKEN}:secrets:Secrets`, name, {}, opts);
+    const passwords = {} as Record<PasswordName, pulumi.Output<string>>;
+    for (const password of PASSWORDS) {
+      passwords[password] = new random.RandomPassword(
+        `${name}-${password}`,
+        // Alphanumeric: safe in pgpass, pool_passwd and connection strings without quoting.
+        { length: 32, special: false },
+        { parent: this },
+      ).result;
+    }
+    this.passwords = passwords;
+    this.registerOutputs({});
+  }
+}

@@ -1,0 +1,84 @@
+// ha-stack: a highly available web stack on one Docker host.
+// Config is read and validated first; nothing is declared if any value is wrong.
+import { AppTier, APP_PORT } from "./components/app";
+import { Balancer } from "./components/balancer";
+import { Collector } from "./components/collector";
+import { readConfig } from "./components/config";
+import { Database, PGPOOL_PORT } from "./components/database";
+import { Images } from "./components/images";
+import { Networks } from "./components/network";
+import { Secrets } from "./components/secrets";
+
+const config = readConfig();
+const { stack, prefix } = config;
+
+const networks = new Networks("net", { stack, prefix, publishPgpool: config.pgpoolPort !== undefined });
+const images = new Images("images", { prefix, baseImage: config.baseImage });
+const secrets = new Secrets("secrets");
+
+const database = new Database("db", {
+  stack,
+  prefix,
+  postgresImage: images.names.postgres,
+  pgpoolImage: images.names.pgpool,
+  backendNetwork: networks.backend.name,
+  dbaccessNetwork: networks.dbaccess?.name,
+  passwords: secrets.passwords,
+  replicas: config.replicas,
+  synchronousReplication: config.synchronousReplication,
+  retainData: config.retainData,
+  pgpoolPort: config.pgpoolPort,
+  listenAddress: config.listenAddress,
+});
+
+const app = new AppTier("app", {
+  stack,
+  prefix,
+  image: images.names.app,
+  frontendNetwork: networks.frontend.name,
+  backendNetwork: networks.backend.name,
+  appPassword: secrets.passwords.app,
+  pgpool: database.pgpool,
+  replicas: config.replicas,
+});
+
+new Balancer("lb", {
+  stack,
+  prefix,
+  image: images.names.nginx,
+  frontendNetwork: networks.frontend.name,
+  apps: app.containers,
+  upstreams: app.nodes,
+  upstreamPort: APP_PORT,
+  algorithm: config.lbAlgorithm,
+  listenAddress: config.listenAddress,
+  httpPort: config.httpPort,
+});
+
+if (config.collectorIntervalSeconds > 0) {
+  new Collector("metrics", {
+    stack,
+    prefix,
+    image: images.names.app,
+    backendNetwork: networks.backend.name,
+    appPassword: secrets.passwords.app,
+    intervalSeconds: config.collectorIntervalSeconds,
+    after: [database.pgpool, app.containers[0]],
+  });
+}
+
+const host = config.listenAddress.includes(":") ? `[${config.listenAddress}]` : config.listenAddress;
+
+/** Where the site answers. */
+export const url = `http://${host}:${config.httpPort}/`;
+/** The app containers, leader first. */
+export const replicas = app.containers.map((c) => c.name);
+/** How to reach pgpool: the host port when published, else the address inside the backend network. */
+export const pgpoolEndpoint =
+  config.pgpoolPort !== undefined
+    ? `postgresql://app@${host}:${config.pgpoolPort}/app`
+    : `postgresql://app@pgpool:${PGPOOL_PORT}/app (backend network only; set pgpoolPort to publish)`;
+/** nginx's balancing algorithm. */
+export const lbAlgorithm = config.lbAlgorithm;
+/** The app role's password, for `psql` through a published pgpool port. Secret. */
+export const appPassword = secrets.passwords.app;

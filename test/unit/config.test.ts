@@ -1,0 +1,159 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { DEFAULTS, parseConfig } from "../../components/config";
+import { ProgramError, runProgram } from "./harness";
+
+const bad = (raw: Record<string, string>) => () => parseConfig(raw, "dev");
+
+describe("parseConfig", () => {
+  it("applies the documented defaults to an empty config", () => {
+    expect(parseConfig({}, "dev")).toEqual({
+      stack: "dev",
+      prefix: "ha-stack-dev",
+      replicas: 3,
+      lbAlgorithm: "round_robin",
+      httpPort: 8080,
+      listenAddress: "127.0.0.1",
+      pgpoolPort: undefined,
+      baseImage: "debian:trixie-slim",
+      synchronousReplication: false,
+      retainData: true,
+      collectorIntervalSeconds: 15,
+    });
+  });
+
+  it("returns a frozen object", () => {
+    expect(Object.isFrozen(parseConfig({}, "dev"))).toBe(true);
+  });
+
+  it("accepts every valid value at its bounds", () => {
+    const config = parseConfig(
+      {
+        replicas: "32",
+        lbAlgorithm: "consistent_hash",
+        httpPort: "65535",
+        listenAddress: "::1",
+        pgpoolPort: "1",
+        baseImage: "registry.local:5000/team/debian:trixie@sha256:" + "a".repeat(64),
+        synchronousReplication: "true",
+        retainData: "false",
+        collectorIntervalSeconds: "0",
+      },
+      "staging",
+    );
+    expect(config).toMatchObject({
+      replicas: 32,
+      lbAlgorithm: "consistent_hash",
+      httpPort: 65535,
+      pgpoolPort: 1,
+      synchronousReplication: true,
+      retainData: false,
+      collectorIntervalSeconds: 0,
+      prefix: "ha-stack-staging",
+    });
+  });
+
+  it.each([
+    ["replicas", "0", `ha-stack:replicas is "0"; allowed: a whole number from 1 to 32`],
+    ["replicas", "-1", `ha-stack:replicas is "-1"; allowed: a whole number from 1 to 32`],
+    ["replicas", "33", `ha-stack:replicas is "33"; allowed: a whole number from 1 to 32`],
+    ["replicas", "2.5", `ha-stack:replicas is "2.5"; allowed: a whole number from 1 to 32`],
+    ["replicas", "three", `ha-stack:replicas is "three"; allowed: a whole number from 1 to 32`],
+    ["replicas", "1e1", `ha-stack:replicas is "1e1"; allowed: a whole number from 1 to 32`],
+    [
+      "lbAlgorithm",
+      "random",
+      `ha-stack:lbAlgorithm is "random"; allowed: round_robin, least_conn, ip_hash, consistent_hash`,
+    ],
+    [
+      "lbAlgorithm",
+      "IP_HASH",
+      `ha-stack:lbAlgorithm is "IP_HASH"; allowed: round_robin, least_conn, ip_hash, consistent_hash`,
+    ],
+    ["httpPort", "0", `ha-stack:httpPort is "0"; allowed: a whole number from 1 to 65535`],
+    ["httpPort", "70000", `ha-stack:httpPort is "70000"; allowed: a whole number from 1 to 65535`],
+    ["httpPort", "http", `ha-stack:httpPort is "http"; allowed: a whole number from 1 to 65535`],
+    ["pgpoolPort", "0", `ha-stack:pgpoolPort is "0"; allowed: a whole number from 1 to 65535`],
+    [
+      "listenAddress",
+      "localhost",
+      `ha-stack:listenAddress is "localhost"; allowed: an IPv4 or IPv6 address of this host, e.g. 127.0.0.1 or 0.0.0.0`,
+    ],
+    [
+      "listenAddress",
+      "300.1.1.1",
+      `ha-stack:listenAddress is "300.1.1.1"; allowed: an IPv4 or IPv6 address of this host, e.g. 127.0.0.1 or 0.0.0.0`,
+    ],
+    [
+      "baseImage",
+      "Debian:Trixie",
+      `ha-stack:baseImage is "Debian:Trixie"; allowed: a Docker image reference such as debian:trixie-slim or registry:5000/debian:trixie`,
+    ],
+    [
+      "synchronousReplication",
+      "yes",
+      `ha-stack:synchronousReplication is "yes"; allowed: true or false`,
+    ],
+    ["retainData", "1", `ha-stack:retainData is "1"; allowed: true or false`],
+    [
+      "collectorIntervalSeconds",
+      "-5",
+      `ha-stack:collectorIntervalSeconds is "-5"; allowed: a whole number from 0 to 3600`,
+    ],
+    [
+      "replica",
+      "5",
+      `ha-stack:replica is "5"; not a known key; known keys: replicas, lbAlgorithm, httpPort, listenAddress, pgpoolPort, baseImage, synchronousReplication, retainData, collectorIntervalSeconds`,
+    ],
+  ])("rejects %s = %s naming key, value and what is allowed", (key, value, message) => {
+    expect(bad({ [key]: value })).toThrow(`Invalid ha-stack configuration:\n  ${message}`);
+  });
+
+  it("rejects pgpoolPort equal to httpPort", () => {
+    expect(bad({ httpPort: "9000", pgpoolPort: "9000" })).toThrow(
+      `ha-stack:pgpoolPort is "9000"; allowed: a port other than httpPort (9000)`,
+    );
+  });
+
+  it("reports every bad key at once", () => {
+    expect(bad({ replicas: "0", httpPort: "0" })).toThrow(
+      `Invalid ha-stack configuration:\n  ha-stack:replicas is "0"; allowed: a whole number from 1 to 32\n  ha-stack:httpPort is "0"; allowed: a whole number from 1 to 65535`,
+    );
+  });
+
+  it("rejects a stack name Docker cannot use in object names", () => {
+    expect(() => parseConfig({}, "my stack")).toThrow(
+      `ha-stack:stack is "my stack"; allowed: a stack name of letters, digits, '_', '.', '-'`,
+    );
+  });
+
+  it("matches the defaults Pulumi.yaml declares for the CLI", () => {
+    const project = yaml.load(
+      fs.readFileSync(path.resolve(__dirname, "../../Pulumi.yaml"), "utf8"),
+    ) as { config: Record<string, { default?: unknown; type: string; description: string }> };
+    const declared = Object.fromEntries(
+      Object.entries(project.config)
+        .filter(([, spec]) => spec.default !== undefined)
+        .map(([key, spec]) => [key, spec.default]),
+    );
+    expect(declared).toEqual(DEFAULTS);
+    for (const [key, spec] of Object.entries(project.config)) {
+      expect(spec.description, key).toBeTruthy();
+    }
+    expect(Object.keys(project.config)).toContain("pgpoolPort");
+  });
+});
+
+describe("the program with invalid config", () => {
+  beforeEach(() => vi.resetModules());
+
+  it("fails before registering any resource", async () => {
+    const error = await runProgram({ replicas: "0", lbAlgorithm: "fastest" }).catch((e) => e);
+    expect(error).toBeInstanceOf(ProgramError);
+    expect(error.message).toContain(`ha-stack:replicas is "0"`);
+    expect(error.message).toContain(`ha-stack:lbAlgorithm is "fastest"`);
+    expect(error.registrations).toEqual([]);
+  });
+});

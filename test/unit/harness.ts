@@ -1,0 +1,174 @@
+// Runs the real program (index.ts) under the Pulumi SDK's mock mode with a monitor that keeps
+// every RegisterResourceRequest, so tests can assert inputs, dependency edges and options.
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { waitForRPCs } from "@pulumi/pulumi/runtime/settings";
+
+export interface Registration {
+  readonly type: string;
+  readonly name: string;
+  readonly urn: string;
+  readonly custom: boolean;
+  readonly parent: string;
+  /** Inputs with secret markers removed. */
+  readonly inputs: Record<string, any>;
+  /** Top-level input names whose value is secret (the SDK lifts secretness to the top). */
+  readonly secretInputs: string[];
+  /** URNs this resource waits for: `dependsOn` plus the resources its inputs come from. */
+  readonly dependencies: string[];
+  readonly deleteBeforeReplace: boolean;
+  readonly retainOnDelete: boolean;
+}
+
+export interface ProgramRun {
+  readonly registrations: Registration[];
+  readonly outputs: Record<string, unknown>;
+  /** Names of exported outputs whose value is secret. */
+  readonly secretOutputs: string[];
+}
+
+/** Mocks that behave like the providers for the outputs the program reads. */
+const mocks: pulumi.runtime.Mocks = {
+  newResource(args) {
+    const state: Record<string, unknown> = { ...args.inputs };
+    if (args.type === "random:index/randomPassword:RandomPassword") {
+      state.result = "x".repeat(args.inputs.length ?? 16);
+    }
+    return { id: `${args.name}-id`, state };
+  },
+  call(args) {
+    throw new Error(`unexpected provider function call ${args.token}`);
+  },
+};
+
+class RecordingMonitor extends MockMonitor {
+  readonly registrations: Registration[] = [];
+
+  async registerResource(req: any, callback: (err: any, resp?: any) => void): Promise<void> {
+    const urn = this.newUrn(req.getParent(), req.getType(), req.getName());
+    this.registrations.push({
+      type: req.getType(),
+      name: req.getName(),
+      urn,
+      custom: req.getCustom(),
+      parent: req.getParent(),
+      ...unwrapSecrets(pulumi.runtime.deserializeProperties(req.getObject())),
+      dependencies: req.getDependenciesList(),
+      deleteBeforeReplace: req.getDeletebeforereplace(),
+      retainOnDelete: req.getRetainondelete(),
+    });
+    return super.registerResource(req, callback);
+  }
+}
+
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+function isSecretValue(value: unknown): value is { value: unknown } {
+  return typeof value === "object" && value !== null && (value as any)[SECRET_SIG_KEY] === SECRET_SIG;
+}
+
+function unwrap(value: unknown): unknown {
+  if (isSecretValue(value)) return unwrap(value.value);
+  if (Array.isArray(value)) return value.map(unwrap);
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrap(v)]));
+  }
+  return value;
+}
+
+function unwrapSecrets(inputs: Record<string, unknown>): {
+  inputs: Record<string, any>;
+  secretInputs: string[];
+} {
+  return {
+    inputs: unwrap(inputs) as Record<string, any>,
+    secretInputs: Object.keys(inputs).filter((key) => isSecretValue(inputs[key])),
+  };
+}
+
+async function resolve(value: unknown): Promise<{ value: unknown; secret: boolean }> {
+  if (pulumi.Output.isInstance(value)) {
+    const output = value as pulumi.Output<unknown>;
+    const [inner, secret] = await Promise.all([
+      new Promise((r) => output.apply(r)),
+      (output as any).isSecret as Promise<boolean>,
+    ]);
+    const nested = await resolve(inner);
+    return { value: nested.value, secret: secret || nested.secret };
+  }
+  if (Array.isArray(value)) {
+    const items = await Promise.all(value.map(resolve));
+    return { value: items.map((i) => i.value), secret: items.some((i) => i.secret) };
+  }
+  return { value, secret: false };
+}
+
+/**
+ * Runs index.ts with the given `ha-stack:*` config (project defaults are NOT applied by mock
+ * mode, exactly as with the real SDK under test). Call `vi.resetModules()` between runs.
+ */
+export async function runProgram(
+  config: Record<string, string>,
+  stack = "unit",
+): Promise<ProgramRun> {
+  const monitor = new RecordingMonitor(mocks);
+  pulumi.runtime.setMockOptions(monitor, "ha-stack", stack, false);
+  pulumi.runtime.setAllConfig(
+    Object.fromEntries(Object.entries(config).map(([k, v]) => [`ha-stack:${k}`, v])),
+  );
+  let program: Record<string, unknown>;
+  try {
+    program = await import(path.resolve(__dirname, "../../index.ts"));
+  } catch (error) {
+    throw new ProgramError(error as Error, monitor.registrations);
+  }
+  const outputs: Record<string, unknown> = {};
+  const secretOutputs: string[] = [];
+  for (const [key, value] of Object.entries(program)) {
+    const resolved = await resolve(value);
+    outputs[key] = resolved.value;
+    if (resolved.secret) secretOutputs.push(key);
+  }
+  await waitForRPCs();
+  return { registrations: monitor.registrations, outputs, secretOutputs };
+}
+
+/** The program threw; `registrations` says what it had declared by then. */
+export class ProgramError extends Error {
+  constructor(
+    cause: Error,
+    readonly registrations: Registration[],
+  ) {
+    super(cause.message);
+  }
+}
+
+/** Registrations of one resource type. */
+export function ofType(run: ProgramRun, type: string): Registration[] {
+  return run.registrations.filter((r) => r.type === type);
+}
+
+export const CONTAINER = "docker:index/container:Container";
+export const NETWORK = "docker:index/network:Network";
+export const VOLUME = "docker:index/volume:Volume";
+export const IMAGE = "docker:index/image:Image";
+export const PASSWORD = "random:index/randomPassword:RandomPassword";
+
+/** The container registration whose physical name is `${prefix}-${node}`. */
+export function container(run: ProgramRun, node: string): Registration {
+  const found = ofType(run, CONTAINER).find((r) => r.inputs.hostname === node);
+  if (found === undefined) throw new Error(`no container ${node}`);
+  return found;
+}
+
+/** Hostnames of the containers a container depends on (directly). */
+export function dependsOnNodes(run: ProgramRun, node: string): string[] {
+  const byUrn = new Map(run.registrations.map((r) => [r.urn, r]));
+  return container(run, node)
+    .dependencies.map((urn) => byUrn.get(urn))
+    .filter((r): r is Registration => r !== undefined && r.type === CONTAINER)
+    .map((r) => r.inputs.hostname as string)
+    .sort();
+}

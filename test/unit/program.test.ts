@@ -1,0 +1,253 @@
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import {
+  CONTAINER,
+  container,
+  dependsOnNodes,
+  IMAGE,
+  NETWORK,
+  ofType,
+  PASSWORD,
+  runProgram,
+  VOLUME,
+  type ProgramRun,
+} from "./harness";
+
+beforeEach(() => vi.resetModules());
+
+const apps = (n: number) => Array.from({ length: n }, (_, i) => `app-${i}`);
+const networksOf = (run: ProgramRun, node: string) =>
+  (container(run, node).inputs.networksAdvanced as { name: string; aliases: string[] }[])
+    .map((n) => n.name)
+    .sort();
+
+describe.each([1, 3, 32])("with replicas = %i", (replicas) => {
+  it("declares the whole stack, once", async () => {
+    const run = await runProgram({ replicas: String(replicas) });
+    const hostnames = ofType(run, CONTAINER).map((c) => c.inputs.hostname);
+    expect(hostnames.sort()).toEqual(
+      ["pg-0", "pg-1", "pgpool", "nginx", "collector", ...apps(replicas)].sort(),
+    );
+    expect(ofType(run, NETWORK)).toHaveLength(2);
+    expect(ofType(run, VOLUME)).toHaveLength(2);
+    expect(ofType(run, IMAGE)).toHaveLength(4);
+    expect(ofType(run, PASSWORD)).toHaveLength(4);
+  });
+
+  it("orders every container by dependsOn", async () => {
+    const run = await runProgram({ replicas: String(replicas) });
+    expect(dependsOnNodes(run, "pg-0")).toEqual([]);
+    expect(dependsOnNodes(run, "pg-1")).toEqual(["pg-0"]);
+    expect(dependsOnNodes(run, "pgpool")).toEqual(["pg-0", "pg-1"]);
+    expect(dependsOnNodes(run, "app-0")).toEqual(["pgpool"]);
+    for (const follower of apps(replicas).slice(1)) {
+      expect(dependsOnNodes(run, follower)).toEqual(["app-0"]);
+    }
+    expect(dependsOnNodes(run, "nginx")).toEqual(apps(replicas).sort());
+    expect(dependsOnNodes(run, "collector")).toEqual(["app-0", "pgpool"]);
+  });
+});
+
+describe("every container", () => {
+  it("has a healthcheck that creation waits for, a restart policy, a memory limit, labels and the stack prefix", async () => {
+    const run = await runProgram({ replicas: "2" }, "staging");
+    const containers = ofType(run, CONTAINER);
+    expect(containers).toHaveLength(7);
+    for (const c of containers) {
+      const node = c.inputs.hostname;
+      expect(c.inputs.name, node).toBe(`ha-stack-staging-${node}`);
+      expect(c.inputs.healthcheck.tests[0], node).toBe("CMD");
+      expect(c.inputs.healthcheck.tests.length, node).toBeGreaterThan(1);
+      expect(c.inputs.healthcheck.interval, node).toMatch(/^[0-9]+s$/);
+      expect(c.inputs.wait, node).toBe(true);
+      expect(c.inputs.restart, node).toBe("unless-stopped");
+      expect(c.inputs.memory, node).toBeGreaterThan(0);
+      expect(c.inputs.init, node).toBe(true);
+      expect(["postgres", "app", "www-data"], node).toContain(c.inputs.user);
+      expect(c.inputs.labels, node).toEqual(
+        expect.arrayContaining([
+          { label: "ha-stack.stack", value: "staging" },
+          { label: "ha-stack.role", value: expect.any(String) },
+          { label: "ha-stack.node", value: node },
+        ]),
+      );
+      // A fixed name cannot be held by two containers: the old one must go first.
+      expect(c.deleteBeforeReplace, node).toBe(true);
+    }
+  });
+
+  it("gets its image from the stack's own builds, FROM the configured base image", async () => {
+    const run = await runProgram({ baseImage: "ha-stack-base:trixie" });
+    for (const image of ofType(run, IMAGE)) {
+      expect(image.inputs.skipPush).toBe(true);
+      expect(image.inputs.build.args).toEqual({ BASE_IMAGE: "ha-stack-base:trixie" });
+      expect(image.inputs.imageName).toMatch(/^ha-stack-unit-(postgres|pgpool|app|nginx):[0-9a-f]{16}$/);
+    }
+    const imageNames = ofType(run, IMAGE).map((i) => i.inputs.imageName);
+    for (const c of ofType(run, CONTAINER)) expect(imageNames).toContain(c.inputs.image);
+  });
+
+  it("changes image tags when the base image changes, and only then", async () => {
+    const tags = async (baseImage: string) => {
+      vi.resetModules();
+      const run = await runProgram({ baseImage });
+      return ofType(run, IMAGE).map((i) => i.inputs.imageName as string);
+    };
+    const a = await tags("debian:trixie-slim");
+    expect(await tags("debian:trixie-slim")).toEqual(a);
+    const b = await tags("ha-stack-base:trixie");
+    for (let i = 0; i < a.length; i++) expect(b[i]).not.toBe(a[i]);
+  });
+});
+
+describe("networks", () => {
+  it("keeps the database off the frontend network, and the backend internal", async () => {
+    const run = await runProgram({ replicas: "3" });
+    const [frontend, backend] = ["ha-stack-unit-frontend", "ha-stack-unit-backend"];
+    const byName = Object.fromEntries(ofType(run, NETWORK).map((n) => [n.inputs.name, n]));
+    expect(byName[backend].inputs.internal).toBe(true);
+    expect(byName[frontend].inputs.internal).toBe(false);
+    for (const node of ["pg-0", "pg-1", "pgpool", "collector"]) {
+      expect(networksOf(run, node), node).toEqual([backend]);
+    }
+    for (const node of apps(3)) expect(networksOf(run, node), node).toEqual([backend, frontend]);
+    expect(networksOf(run, "nginx")).toEqual([frontend]);
+    for (const n of ofType(run, NETWORK)) expect(n.deleteBeforeReplace).toBe(true);
+  });
+
+  it("gives every container its short name as an alias", async () => {
+    const run = await runProgram({ replicas: "2" });
+    for (const c of ofType(run, CONTAINER)) {
+      for (const network of c.inputs.networksAdvanced) {
+        expect(network.aliases).toEqual([c.inputs.hostname]);
+      }
+    }
+  });
+});
+
+describe("host ports", () => {
+  it("publishes only nginx by default, on listenAddress:httpPort", async () => {
+    const run = await runProgram({ httpPort: "18080", listenAddress: "127.0.0.2" });
+    const published = ofType(run, CONTAINER).filter((c) => (c.inputs.ports ?? []).length > 0);
+    expect(published.map((c) => c.inputs.hostname)).toEqual(["nginx"]);
+    expect(container(run, "nginx").inputs.ports).toEqual([
+      { internal: 8080, external: 18080, ip: "127.0.0.2", protocol: "tcp" },
+    ]);
+  });
+
+  it("publishes pgpool through its own non-internal network when pgpoolPort is set", async () => {
+    const run = await runProgram({ pgpoolPort: "15432" });
+    expect(container(run, "pgpool").inputs.ports).toEqual([
+      { internal: 9999, external: 15432, ip: "127.0.0.1", protocol: "tcp" },
+    ]);
+    expect(networksOf(run, "pgpool")).toEqual(["ha-stack-unit-backend", "ha-stack-unit-dbaccess"]);
+    const dbaccess = ofType(run, NETWORK).find((n) => n.inputs.name === "ha-stack-unit-dbaccess");
+    expect(dbaccess?.inputs.internal).toBe(false);
+    expect(run.outputs.pgpoolEndpoint).toBe("postgresql://app@127.0.0.1:15432/app");
+  });
+});
+
+describe("data and secrets", () => {
+  it.each([
+    ["true", true],
+    ["false", false],
+  ])("retainData=%s keeps the volumes on destroy: %s", async (retainData, retained) => {
+    const run = await runProgram({ retainData });
+    for (const volume of ofType(run, VOLUME)) expect(volume.retainOnDelete).toBe(retained);
+    const mounts = ["pg-0", "pg-1"].map((node) => container(run, node).inputs.volumes[0]);
+    expect(mounts).toEqual([
+      { volumeName: "ha-stack-unit-pg-0-data", containerPath: "/var/lib/postgresql/data" },
+      { volumeName: "ha-stack-unit-pg-1-data", containerPath: "/var/lib/postgresql/data" },
+    ]);
+  });
+
+  it("hands passwords over as files, never as environment variables", async () => {
+    const run = await runProgram({});
+    for (const c of ofType(run, CONTAINER)) {
+      const env = (c.inputs.envs ?? []).join("\n");
+      expect(env, c.inputs.hostname).not.toMatch(/PASSWORD=|xxxxxxxx/);
+    }
+    const files = (node: string) =>
+      (container(run, node).inputs.uploads as { file: string }[]).map((u) => u.file);
+    expect(files("pg-0")).toEqual(
+      expect.arrayContaining([
+        "/run/secrets/postgres-password",
+        "/run/secrets/replication-password",
+        "/run/secrets/app-password",
+        "/run/secrets/pgpool-password",
+      ]),
+    );
+    expect(files("app-0")).toEqual(["/run/secrets/app-password"]);
+    expect(files("nginx")).not.toEqual(expect.arrayContaining([expect.stringMatching(/secrets/)]));
+  });
+
+  it("keeps every password secret in state and outputs", async () => {
+    const run = await runProgram({});
+    for (const password of ofType(run, PASSWORD)) {
+      expect(password.inputs.length).toBeGreaterThanOrEqual(32);
+    }
+    expect(run.secretOutputs).toEqual(["appPassword"]);
+    for (const c of ofType(run, CONTAINER)) {
+      const carriesPassword = (c.inputs.uploads ?? []).some((u: { file: string }) =>
+        u.file.startsWith("/run/secrets/"),
+      );
+      expect(c.secretInputs.includes("uploads"), c.inputs.hostname).toBe(carriesPassword);
+    }
+    for (const password of ofType(run, PASSWORD)) expect(password.secretInputs).toEqual([]);
+  });
+});
+
+describe("collector", () => {
+  it("is absent when collectorIntervalSeconds is 0", async () => {
+    const run = await runProgram({ collectorIntervalSeconds: "0" });
+    expect(ofType(run, CONTAINER).map((c) => c.inputs.hostname)).not.toContain("collector");
+  });
+
+  it("samples at the configured interval", async () => {
+    const run = await runProgram({ collectorIntervalSeconds: "7" });
+    expect(container(run, "collector").inputs.envs).toContain("COLLECTOR_INTERVAL_SECONDS=7");
+    expect(container(run, "collector").inputs.command).toEqual(["node", "dist/collector.js"]);
+  });
+});
+
+describe("app tier", () => {
+  it("makes app-0 the only migration leader", async () => {
+    const run = await runProgram({ replicas: "4" });
+    const roles = apps(4).map((node) =>
+      (container(run, node).inputs.envs as string[]).find((e) => e.startsWith("APP_ROLE=")),
+    );
+    expect(roles).toEqual([
+      "APP_ROLE=leader",
+      "APP_ROLE=follower",
+      "APP_ROLE=follower",
+      "APP_ROLE=follower",
+    ]);
+  });
+
+  it("renders one nginx upstream per replica with the configured algorithm", async () => {
+    const run = await runProgram({ replicas: "5", lbAlgorithm: "ip_hash" });
+    const uploads = container(run, "nginx").inputs.uploads as { file: string; content: string }[];
+    const upstreams = uploads.find((u) => u.file === "/etc/ha-stack/upstreams")!.content;
+    expect(upstreams.trim().split("\n").map((line) => line.split(" ")[0])).toEqual(apps(5));
+    const conf = uploads.find((u) => u.file === "/etc/ha-stack/nginx.conf")!.content;
+    expect(conf).toMatch(/^\s*ip_hash;/m);
+  });
+});
+
+describe("stack outputs", () => {
+  it("exports the URL, the replica names, the pgpool endpoint and the algorithm", async () => {
+    const run = await runProgram({ replicas: "2", httpPort: "9090", lbAlgorithm: "least_conn" });
+    expect(run.outputs).toEqual({
+      url: "http://127.0.0.1:9090/",
+      replicas: ["ha-stack-unit-app-0", "ha-stack-unit-app-1"],
+      pgpoolEndpoint:
+        "postgresql://app@pgpool:9999/app (backend network only; set pgpoolPort to publish)",
+      lbAlgorithm: "least_conn",
+      appPassword: "x".repeat(32),
+    });
+  });
+
+  it("brackets an IPv6 listen address in the URL", async () => {
+    const run = await runProgram({ listenAddress: "::1" });
+    expect(run.outputs.url).toBe("http://[::1]:8080/");
+  });
+});
