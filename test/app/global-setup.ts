@@ -1,0 +1,99 @@
+// Starts a throwaway PostgreSQL cluster (Debian's server binaries) for the app tests and
+// provides how to reach it. Each test file makes its own database in it.
+import { execFileSync } from "node:child_process";
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+
+export interface PgServer {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    pg: PgServer;
+  }
+}
+
+function findBinDir(): string {
+  try {
+    const dir = execFileSync("pg_config", ["--bindir"], { encoding: "utf8" }).trim();
+    if (existsSync(join(dir, "initdb"))) return dir;
+  } catch {
+    // pg_config is absent when only the server package is installed; look in Debian's layout.
+  }
+  const versions = existsSync("/usr/lib/postgresql")
+    ? readdirSync("/usr/lib/postgresql").sort((a, b) => Number(b) - Number(a))
+    : [];
+  for (const v of versions) {
+    const dir = `/usr/lib/postgresql/${v}/bin`;
+    if (existsSync(join(dir, "initdb"))) return dir;
+  }
+  throw new Error(
+    "PostgreSQL server binaries not found (no initdb via pg_config --bindir or in " +
+      "/usr/lib/postgresql/*/bin); install them, e.g. `apt-get install postgresql`",
+  );
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
+    });
+  });
+}
+
+export default async function setup(project: TestProject) {
+  const bin = findBinDir();
+  const dir = mkdtempSync(join(tmpdir(), "hs-app-pg-"));
+  const data = join(dir, "data");
+  const pwfile = join(dir, "pwfile");
+  const password = `pw-${Math.random().toString(36).slice(2)}`;
+  writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
+
+  // initdb refuses to run as root: run the server binaries as the `postgres` user then.
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    const uid = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }));
+    const gid = Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }));
+    chownSync(dir, uid, gid);
+    chownSync(pwfile, uid, gid);
+  }
+  const run = (tool: string, args: string[]) => {
+    const [cmd, argv] = asRoot
+      ? ["runuser", ["-u", "postgres", "--", join(bin, tool), ...args]]
+      : [join(bin, tool), args];
+    return execFileSync(cmd, argv, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  };
+
+  run("initdb", [
+    "-D", data, "-U", "postgres", "--auth=scram-sha-256", `--pwfile=${pwfile}`,
+    "-E", "UTF8", "--locale=C", "--no-sync",
+  ]);
+  const port = await freePort();
+  run("pg_ctl", [
+    "-D", data, "-l", join(dir, "server.log"), "-w", "-t", "60",
+    "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
+    "start",
+  ]);
+
+  project.provide("pg", { host: "127.0.0.1", port, user: "postgres", password });
+
+  return () => {
+    try {
+      run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+}
