@@ -1,0 +1,187 @@
+/**
+ * Pure renderers of the nginx image's two uploaded files (docs/architecture.md, "nginx image"):
+ * `/etc/ha-stack/nginx.conf` and `/etc/ha-stack/upstreams`. The image's entrypoint turns the
+ * upstreams list into `/run/nginx/upstream-servers.conf` (resolved IPs) and keeps it current.
+ */
+
+/** How nginx spreads requests over the app replicas. */
+export const LB_ALGORITHMS = ["round_robin", "least_conn", "ip_hash", "consistent_hash"] as const;
+export type LbAlgorithm = (typeof LB_ALGORITHMS)[number];
+
+/** One app replica as nginx reaches it, e.g. `{ host: "app-0", port: 3000 }`. */
+export interface NginxUpstream {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface NginxConfInput {
+  /** Balancing method of the `upstream app` block. */
+  readonly algorithm: LbAlgorithm;
+  /** The app replicas, 1 to 32, each host:port once. */
+  readonly upstreams: readonly NginxUpstream[];
+  /** Port nginx listens on inside its container (8080; nginx runs as www-data). */
+  readonly listenPort: number;
+}
+
+/** Most upstreams a config may name (the stack's replica bound). */
+export const MAX_UPSTREAMS = 32;
+
+/**
+ * Passive health check on every server: one failed attempt (connect error, timeout, 502–504)
+ * takes it out of rotation for 5 s; the request itself is retried on the next server.
+ */
+const SERVER_PARAMS = "max_fails=1 fail_timeout=5s";
+
+/** The `upstream app` directive of each algorithm; round robin is nginx's default. */
+const ALGORITHM_DIRECTIVE: Record<LbAlgorithm, string | undefined> = {
+  round_robin: undefined,
+  least_conn: "least_conn;",
+  ip_hash: "ip_hash;",
+  // The full client address (ip_hash keys on the first three IPv4 octets); `consistent`
+  // (ketama) moves few clients when the replica count changes.
+  consistent_hash: "hash $remote_addr consistent;",
+};
+
+// A DNS name or IPv4 address as Docker's embedded DNS answers it: no blanks, ';', '#' or '$',
+// which would break the upstreams file or the generated `server` lines.
+const HOST = /^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9])?$/;
+
+function invalid(field: string, value: unknown, allowed: string): Error {
+  return new Error(`nginx ${field} is ${JSON.stringify(value)}; allowed: ${allowed}`);
+}
+
+function validate(input: NginxConfInput): void {
+  if (!(LB_ALGORITHMS as readonly string[]).includes(input.algorithm)) {
+    throw invalid("algorithm", input.algorithm, LB_ALGORITHMS.join(", "));
+  }
+  if (!Number.isInteger(input.listenPort) || input.listenPort < 1 || input.listenPort > 65535) {
+    throw invalid("listenPort", input.listenPort, "a whole number from 1 to 65535");
+  }
+  const count = input.upstreams.length;
+  if (count < 1 || count > MAX_UPSTREAMS) {
+    throw invalid("upstreams", `${count} entries`, `1 to ${MAX_UPSTREAMS} entries`);
+  }
+  const seen = new Set<string>();
+  input.upstreams.forEach(({ host, port }, i) => {
+    if (typeof host !== "string" || !HOST.test(host)) {
+      throw invalid(
+        `upstreams[${i}].host`,
+        host,
+        "a host name or IPv4 address of letters, digits, '.', '_', '-' (at most 253 characters)",
+      );
+    }
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw invalid(`upstreams[${i}].port`, port, "a whole number from 1 to 65535");
+    }
+    const key = `${host}:${port}`;
+    if (seen.has(key)) {
+      throw invalid(`upstreams[${i}]`, key, "each host:port once");
+    }
+    seen.add(key);
+  });
+}
+
+/**
+ * `/etc/ha-stack/nginx.conf`. nginx runs as www-data (no `user` directive): pid file, temp
+ * files and the generated servers include live under `/run/nginx`; logs go to the container's
+ * stdout/stderr. Written literally, never through envsubst (it would clobber `$host`).
+ */
+export function renderNginxConf(input: NginxConfInput): string {
+  validate(input);
+  const directive = ALGORITHM_DIRECTIVE[input.algorithm];
+  return `# Rendered by ha-stack (components/render/nginx.ts); uploaded as /etc/ha-stack/nginx.conf.
+# nginx runs as www-data: no "user" directive, everything it writes is under /run/nginx.
+daemon off;
+# Two workers suffice in front of one host's replicas and fit the container's memory limit.
+worker_processes 2;
+pid /run/nginx/nginx.pid;
+error_log stderr warn;
+# After a reload or SIGQUIT, old workers drop connections still open (websockets) after 8 s:
+# \`docker stop\` waits 10 s before SIGKILL, and reloads do not pile up old workers.
+worker_shutdown_timeout 8s;
+
+events {
+    worker_connections 1024;
+}
+
+http {
+    server_tokens off;
+    default_type application/octet-stream;
+    client_max_body_size 1m;
+    keepalive_timeout 65s;
+    tcp_nodelay on;
+
+    log_format upstreamlog '$remote_addr [$time_local] "$request" $status $body_bytes_sent '
+                           'upstream=$upstream_addr upstream_status=$upstream_status '
+                           'request_time=$request_time';
+    access_log /dev/stdout upstreamlog;
+
+    client_body_temp_path /run/nginx/client_body;
+    proxy_temp_path /run/nginx/proxy;
+    fastcgi_temp_path /run/nginx/fastcgi;
+    uwsgi_temp_path /run/nginx/uwsgi;
+    scgi_temp_path /run/nginx/scgi;
+
+    # Websocket upgrade (socket.io): pass Upgrade through, Connection: upgrade only when asked.
+    map $http_upgrade $connection_upgrade {
+        default upgrade;
+        ''      close;
+    }
+
+    upstream app {
+${directive === undefined ? "        # round robin: nginx's default method\n" : `        ${directive}\n`}        # Written by the image's entrypoint from /etc/ha-stack/upstreams: one resolved
+        # "server <ip>:<port> ${SERVER_PARAMS};" line per replica that resolves.
+        include /run/nginx/upstream-servers.conf;
+    }
+
+    server {
+        listen ${input.listenPort};
+        server_name _;
+
+        proxy_http_version 1.1;
+        proxy_set_header Host $host;
+        proxy_set_header X-Real-IP $remote_addr;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header Upgrade $http_upgrade;
+        proxy_set_header Connection $connection_upgrade;
+
+        # A stopped or replaced replica fails fast and the request moves to the next one,
+        # at most 3 attempts within 10 s.
+        proxy_connect_timeout 2s;
+        proxy_send_timeout 60s;
+        proxy_read_timeout 60s;
+        proxy_next_upstream error timeout http_502 http_503 http_504;
+        proxy_next_upstream_tries 3;
+        proxy_next_upstream_timeout 10s;
+
+        location = /nginx-health {
+            access_log off;
+            default_type text/plain;
+            return 200 "ok\\n";
+        }
+
+        # socket.io: long-lived websockets and long-polling requests.
+        location /socket.io/ {
+            proxy_pass http://app;
+            proxy_buffering off;
+            proxy_read_timeout 1h;
+            proxy_send_timeout 1h;
+        }
+
+        location / {
+            proxy_pass http://app;
+        }
+    }
+}
+`;
+}
+
+/**
+ * `/etc/ha-stack/upstreams`: one `host port params` line per replica, which the image's
+ * entrypoint resolves into `server <ip>:<port> <params>;` lines.
+ */
+export function renderUpstreams(input: NginxConfInput): string {
+  validate(input);
+  return input.upstreams.map(({ host, port }) => `${host} ${port} ${SERVER_PARAMS}\n`).join("");
+}
