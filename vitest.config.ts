@@ -26,6 +26,7 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
+          globalSetup: ["test/e2e/global-setup.ts"],
           pool: "forks",
           // One stack on one Docker engine: files run one after another.
           fileParallelism: false,
