@@ -20,6 +20,8 @@ import { parseUserId } from "./id.js";
 import { schemaStatus } from "./migrate.js";
 import { PAGE_CSS, PAGE_JS, renderPage, type PageData } from "./page.js";
 
+export type { FastifyInstance };
+
 export interface AppOptions {
   readonly config: Config;
   /** Names of the migrations this image ships; /readyz wants all of them applied. */
@@ -54,7 +56,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel },
     // Longer ids get Fastify's 414 instead of reaching the handler.
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
   });
   // One slot on top of the query pool for the chat adapter's LISTEN connection.
   const pool = createPool(config.database, app.log, `ha-stack-app-${config.replicaIndex}`, 1);
@@ -102,9 +104,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   app.setNotFoundHandler((request, reply) =>
-    reply
-      .code(404)
-      .send(problem(404, `no route for ${request.method} ${shortPath(request.url)}`)),
+    reply.code(404).send(problem(404, `no route for ${request.method} ${shortPath(request.url)}`)),
   );
 
   app.get("/healthz", async () => ({ status: "alive", replica: config.replicaIndex }));

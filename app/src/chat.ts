@@ -27,10 +27,11 @@ export function parseChatPayload(
     return { ok: false, error: "send an object { name?, text }" };
   }
   const { name, text } = payload as { name?: unknown; text?: unknown };
-  if (typeof text !== "string" || text.trim().length === 0 || text.length > MAX_CHAT_TEXT) {
+  const chars = (s: string) => [...s].length; // code points: an emoji is one character
+  if (typeof text !== "string" || text.trim().length === 0 || chars(text) > MAX_CHAT_TEXT) {
     return { ok: false, error: `text must be 1 to ${MAX_CHAT_TEXT} characters` };
   }
-  if (name !== undefined && (typeof name !== "string" || name.length > MAX_CHAT_NAME)) {
+  if (name !== undefined && (typeof name !== "string" || chars(name) > MAX_CHAT_NAME)) {
     return { ok: false, error: `name must be at most ${MAX_CHAT_NAME} characters` };
   }
   return { ok: true, name: name?.trim() || "anonymous", text: text.trim() };

@@ -54,7 +54,7 @@ const schema = {
     APP_ROLE: { type: "string", enum: ["leader", "follower"], default: "follower" },
     REPLICA_INDEX: { type: "integer", minimum: 0, maximum: 1000, default: 0 },
     HOST: { type: "string", minLength: 1, default: "0.0.0.0" },
-    PORT: { type: "integer", minimum: 1, maximum: 65535, default: 3000 },
+    PORT: { type: "integer", minimum: 0, maximum: 65535, default: 3000 },
     LOG_LEVEL: {
       type: "string",
       enum: ["fatal", "error", "warn", "info", "debug", "trace", "silent"],

@@ -69,7 +69,11 @@ export interface DbNode {
  * which would hide the standby.
  */
 export async function readDbNode(db: Queryable): Promise<DbNode> {
-  const { rows } = await db.query<{ address: string | null; port: number | null; standby: boolean }>(
+  const { rows } = await db.query<{
+    address: string | null;
+    port: number | null;
+    standby: boolean;
+  }>(
     `SELECT host(inet_server_addr()) AS address, inet_server_port() AS port,
             current_setting('in_hot_standby') = 'on' AS standby`,
   );
@@ -97,10 +101,12 @@ export async function logRequest(
   db: Queryable,
   entry: { method: string; path: string; replica: number; hostname: string },
 ): Promise<void> {
-  await db.query(
-    "INSERT INTO requests (method, path, replica, hostname) VALUES ($1, $2, $3, $4)",
-    [entry.method.slice(0, 16), entry.path.slice(0, MAX_LOGGED_PATH), entry.replica, entry.hostname],
-  );
+  await db.query("INSERT INTO requests (method, path, replica, hostname) VALUES ($1, $2, $3, $4)", [
+    entry.method.slice(0, 16),
+    entry.path.slice(0, MAX_LOGGED_PATH),
+    entry.replica,
+    entry.hostname,
+  ]);
 }
 
 export async function recentRequests(db: Queryable, limit = 25): Promise<RequestLogEntry[]> {

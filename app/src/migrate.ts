@@ -49,10 +49,7 @@ export async function migrate(
   // node-pg-migrate accepts any object with `query` as an external client (it never ends it).
   const primaryOnly = {
     query: (text: string | pg.QueryConfig, values?: unknown[]) =>
-      client.query(
-        typeof text === "string" ? `/*NO LOAD BALANCE*/ ${text}` : text,
-        values,
-      ),
+      client.query(typeof text === "string" ? `/*NO LOAD BALANCE*/ ${text}` : text, values),
   } as unknown as pg.ClientBase;
   const say = (level: "info" | "warn" | "error") => (msg: string) =>
     log[level]({ migrations: dir }, msg.trim());

@@ -47,7 +47,10 @@ function metricsList(m: MetricsRow | null): string {
     "<dl>",
     item("Host", m.hostname),
     item("Collected at", m.at),
-    item("Load (1, 5, 15 min)", `${m.load1.toFixed(2)} ${m.load5.toFixed(2)} ${m.load15.toFixed(2)}`),
+    item(
+      "Load (1, 5, 15 min)",
+      `${m.load1.toFixed(2)} ${m.load5.toFixed(2)} ${m.load15.toFixed(2)}`,
+    ),
     item("Memory free", `${mib(m.memFreeBytes)} of ${mib(m.memTotalBytes)}`),
     item("Disk free (/)", `${gib(m.diskFreeBytes)} of ${gib(m.diskTotalBytes)}`),
     "</dl>",

@@ -2,10 +2,10 @@
 // provides how to reach it. Each test file makes its own database in it.
 import { execFileSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
+import { freePort } from "./ports.js";
 
 export interface PgServer {
   host: string;
@@ -40,19 +40,6 @@ function findBinDir(): string {
   );
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}
-
 export default async function setup(project: TestProject) {
   const bin = findBinDir();
   const dir = mkdtempSync(join(tmpdir(), "hs-app-pg-"));
@@ -77,13 +64,28 @@ export default async function setup(project: TestProject) {
   };
 
   run("initdb", [
-    "-D", data, "-U", "postgres", "--auth=scram-sha-256", `--pwfile=${pwfile}`,
-    "-E", "UTF8", "--locale=C", "--no-sync",
+    "-D",
+    data,
+    "-U",
+    "postgres",
+    "--auth=scram-sha-256",
+    `--pwfile=${pwfile}`,
+    "-E",
+    "UTF8",
+    "--locale=C",
+    "--no-sync",
   ]);
   const port = await freePort();
   run("pg_ctl", [
-    "-D", data, "-l", join(dir, "server.log"), "-w", "-t", "60",
-    "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
+    "-D",
+    data,
+    "-l",
+    join(dir, "server.log"),
+    "-w",
+    "-t",
+    "60",
+    "-o",
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
     "start",
   ]);
 

@@ -1,5 +1,5 @@
 // Every HTTP route through fastify's inject, against a migrated database.
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance } from "../../app/src/app.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../app/src/app.js";
 import { migrate, shippedMigrations } from "../../app/src/migrate.js";
@@ -107,7 +107,11 @@ describe("GET /api/users/:id", () => {
       const res = await app.inject(`/api/users/${id}`);
       expect(res.statusCode).toBe(200);
       const user = res.json();
-      expect(user).toMatchObject({ id, name: expect.any(String), key: expect.stringMatching(/^key-[0-9a-f]{32}$/) });
+      expect(user).toMatchObject({
+        id,
+        name: expect.any(String),
+        key: expect.stringMatching(/^key-[0-9a-f]{32}$/),
+      });
       keys.add(user.key);
     }
     expect(keys.size).toBe(7);
@@ -116,7 +120,11 @@ describe("GET /api/users/:id", () => {
   it("is 404 for an id nobody has", async () => {
     const res = await app.inject("/api/users/8");
     expect(res.statusCode).toBe(404);
-    expect(res.json()).toEqual({ statusCode: 404, error: "Not Found", message: "no user with id 8" });
+    expect(res.json()).toEqual({
+      statusCode: 404,
+      error: "Not Found",
+      message: "no user with id 8",
+    });
   });
 
   it.each(["abc", "0", "-1", "1.5", "01", "2147483648", "99999999999999999999", "1e3", "%20"])(
@@ -173,7 +181,9 @@ describe("GET /", () => {
     expect(missing.statusCode).toBe(404);
     expect(missing.body).toContain("no user with id 9");
     for (const bad of ["x", "0", "-3", "", "1&user_id=2", "<b>"]) {
-      const res = await app.inject(`/?user_id=${encodeURIComponent(bad).replace("%26", "&").replace("%3D", "=")}`);
+      const res = await app.inject(
+        `/?user_id=${encodeURIComponent(bad).replace("%26", "&").replace("%3D", "=")}`,
+      );
       expect(res.statusCode, bad).toBe(400);
       expect(res.body).toContain("user id must be a whole number");
       expect(res.body).not.toContain("<b>");

@@ -1,0 +1,135 @@
+// The chat across two app instances (two servers, one database) through the Postgres adapter,
+// over the websocket transport only, as the page's client connects.
+import type { FastifyInstance } from "../../app/src/app.js";
+import { io as connect, type Socket } from "socket.io-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildApp } from "../../app/src/app.js";
+import type { ChatAck, ChatMessage } from "../../app/src/chat.js";
+import { migrate, shippedMigrations } from "../../app/src/migrate.js";
+import { createDatabase, MIGRATIONS_DIR, testConfig, type TestDatabase } from "./helpers.js";
+
+let db: TestDatabase;
+const apps: FastifyInstance[] = [];
+const urls: string[] = [];
+const sockets: Socket[] = [];
+
+beforeAll(async () => {
+  db = await createDatabase("chat");
+  await migrate(testConfig(db).database, MIGRATIONS_DIR, { info() {}, warn() {}, error() {} });
+  for (const replica of [1, 2]) {
+    const app = await buildApp({
+      config: testConfig(db, { replicaIndex: replica, hostname: `app-${replica}` }),
+      shippedMigrations: shippedMigrations(MIGRATIONS_DIR),
+      logger: false,
+    });
+    urls.push(await app.listen({ host: "127.0.0.1", port: 0 }));
+    apps.push(app);
+  }
+});
+
+afterAll(async () => {
+  for (const s of sockets) s.disconnect();
+  await Promise.all(apps.map((a) => a.close()));
+  await db?.drop();
+});
+
+function client(url: string): Promise<Socket> {
+  const socket = connect(url, { transports: ["websocket"], reconnection: false, timeout: 5_000 });
+  sockets.push(socket);
+  return new Promise((resolve, reject) => {
+    socket.once("connect", () => resolve(socket));
+    socket.once("connect_error", reject);
+  });
+}
+
+function next(socket: Socket, match: (m: ChatMessage) => boolean): Promise<ChatMessage> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("no chat message within 5 s")), 5_000);
+    const on = (m: ChatMessage) => {
+      if (!match(m)) return;
+      clearTimeout(timer);
+      socket.off("chat message", on);
+      resolve(m);
+    };
+    socket.on("chat message", on);
+  });
+}
+
+/** Waits until the adapters' LISTEN connections are up (they connect asynchronously). */
+async function listenersReady() {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const { rows } = await db.pool.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN %'",
+      [db.name],
+    );
+    if (rows[0]!.n >= 2) return;
+    if (Date.now() > deadline) throw new Error(`only ${rows[0]!.n} LISTEN connections`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("chat", () => {
+  it("serves the socket.io browser client", async () => {
+    const res = await fetch(`${urls[0]}/socket.io/socket.io.min.js`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain("Socket.IO");
+  });
+
+  it("carries messages both ways between two instances", async () => {
+    await listenersReady();
+    const [a, b] = await Promise.all([client(urls[0]!), client(urls[1]!)]);
+
+    const atB = next(b, (m) => m.text === "hello from 1");
+    const ackA = await a.emitWithAck("chat message", { name: "ann", text: "hello from 1" });
+    expect(ackA).toEqual({ ok: true });
+    expect(await atB).toMatchObject({
+      name: "ann",
+      text: "hello from 1",
+      replica: 1,
+      hostname: "app-1",
+    });
+
+    const atA = next(a, (m) => m.text === "hello from 2");
+    const atBItself = next(b, (m) => m.text === "hello from 2");
+    await b.emitWithAck("chat message", { text: "  hello from 2 " });
+    expect(await atA).toMatchObject({ name: "anonymous", text: "hello from 2", replica: 2 });
+    expect(await atBItself).toMatchObject({ replica: 2 });
+  });
+
+  it("rejects empty or oversized messages with a reason, broadcasting nothing", async () => {
+    const a = await client(urls[0]!);
+    const b = await client(urls[1]!);
+    const seen: ChatMessage[] = [];
+    b.on("chat message", (m: ChatMessage) => seen.push(m));
+    const cases: [unknown, string][] = [
+      [{ text: "" }, "text must be 1 to 500 characters"],
+      [{ text: "x".repeat(501) }, "text must be 1 to 500 characters"],
+      [{ text: "hi", name: "n".repeat(41) }, "name must be at most 40 characters"],
+      ["just a string", "send an object { name?, text }"],
+      [null, "send an object { name?, text }"],
+    ];
+    for (const [payload, error] of cases) {
+      const ack: ChatAck = await a.emitWithAck("chat message", payload);
+      expect(ack).toEqual({ ok: false, error });
+    }
+    // A valid message after the bad ones proves the channel works and nothing else came.
+    const marker = next(b, (m) => m.text === "marker");
+    await a.emitWithAck("chat message", { text: "marker" });
+    await marker;
+    expect(seen.map((m) => m.text)).toEqual(["marker"]);
+  });
+
+  it("counts the 500-character limit in characters, not UTF-16 units", async () => {
+    const a = await client(urls[0]!);
+    const b = await client(urls[1]!);
+    const text = "😀".repeat(500);
+    const got = next(b, (m) => m.text === text);
+    expect(await a.emitWithAck("chat message", { text })).toEqual({ ok: true });
+    await got;
+    expect(await a.emitWithAck("chat message", { text: `${text}!` })).toEqual({
+      ok: false,
+      error: "text must be 1 to 500 characters",
+    });
+  });
+});
