@@ -129,7 +129,9 @@ http {
     }
 
     upstream app {
-${directive === undefined ? "        # round robin: nginx's default method\n" : `        ${directive}\n`}        # Written by the image's entrypoint from /etc/ha-stack/upstreams: one resolved
+${directive === undefined ? "        # round robin: nginx's default method\n" : `        ${directive}\n`}        # Balancing state and failure counts shared by all workers.
+        zone app 64k;
+        # Written by the image's entrypoint from /etc/ha-stack/upstreams: one resolved
         # "server <ip>:<port> ${SERVER_PARAMS};" line per replica that resolves.
         include /run/nginx/upstream-servers.conf;
     }

@@ -82,6 +82,7 @@ describe("renderNginxConf", () => {
       .filter((l) => l !== "" && !l.startsWith("#"));
     expect(directives).toEqual([
       ...(directive === undefined ? [] : [directive]),
+      "zone app 64k;",
       "include /run/nginx/upstream-servers.conf;",
     ]);
   });

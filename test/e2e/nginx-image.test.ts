@@ -1,0 +1,374 @@
+// The nginx image on its own, against a real Docker engine: three tiny upstream containers on a
+// network of this test, nginx in front of them with files uploaded the way the docker provider
+// does (`docker cp` before `docker start`), traffic through a port published on 127.0.0.1.
+// Every Docker object here is named `hs-nginx-e2e-*` and removed afterwards.
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  renderNginxConf,
+  renderUpstreams,
+  type LbAlgorithm,
+  type NginxConfInput,
+} from "../../components/render/nginx";
+
+const run = promisify(execFile);
+const ROOT = path.resolve(__dirname, "../..");
+const BASE_IMAGE = process.env.BASE_IMAGE ?? "ha-stack-base:trixie";
+
+const PREFIX = "hs-nginx-e2e";
+const NGINX_IMAGE = `${PREFIX}-lb:test`;
+const UPSTREAM_IMAGE = `${PREFIX}-upstream:test`;
+const NETWORK = `${PREFIX}-net`;
+const LB = `${PREFIX}-lb`;
+const FILLER = `${PREFIX}-filler`;
+const APPS = ["app-0", "app-1", "app-2"];
+const container = (app: string): string => `${PREFIX}-${app}`;
+
+async function docker(...args: string[]): Promise<string> {
+  try {
+    const { stdout } = await run("docker", args, { maxBuffer: 64 * 1024 * 1024 });
+    return stdout.trim();
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`docker ${args.join(" ")}: ${e.stderr?.trim() || e.message}`);
+  }
+}
+
+/** Both streams of a container's log (nginx's access log is stdout, the entrypoint's is stderr). */
+async function logs(name: string): Promise<string> {
+  const { stdout, stderr } = await run("docker", ["logs", name], { maxBuffer: 64 * 1024 * 1024 });
+  return `${stdout}${stderr}`;
+}
+
+async function inspect(name: string, format: string): Promise<string> {
+  return docker("inspect", "--format", format, name);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` every 200 ms until it returns a value, or fails after `ms`. */
+async function until<T>(what: string, ms: number, check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+let port = 0;
+
+interface Answer {
+  status: number;
+  body: string;
+  reusedSocket: boolean;
+}
+
+/** GET through nginx; a new connection each time unless a keep-alive agent is given. */
+function get(urlPath: string, agent: http.Agent | false = false): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(
+      { host: "127.0.0.1", port, path: urlPath, agent, timeout: 20_000 },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (body += chunk));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: body.trim(),
+            reusedSocket: req.reusedSocket,
+          }),
+        );
+        res.on("error", reject);
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`GET ${urlPath} timed out`)));
+    req.on("error", reject);
+  });
+}
+
+/** Which upstream answered `/cgi-bin/name`, or a description of the failure. */
+async function who(): Promise<string> {
+  try {
+    const answer = await get("/cgi-bin/name");
+    return answer.status === 200 ? answer.body : `HTTP ${answer.status}`;
+  } catch (err) {
+    return `error: ${(err as Error).message}`;
+  }
+}
+
+/** Sequential requests, `gapMs` apart, until `stop()` says so or `max` were sent. */
+async function traffic(max: number, gapMs: number, stop: () => boolean): Promise<string[]> {
+  const answers: string[] = [];
+  while (answers.length < max && !stop()) {
+    answers.push(await who());
+    await sleep(gapMs);
+  }
+  return answers;
+}
+
+const failures = (answers: string[]): string[] => answers.filter((a) => !APPS.includes(a));
+
+function conf(algorithm: LbAlgorithm): NginxConfInput {
+  return {
+    algorithm,
+    upstreams: APPS.map((host) => ({ host, port: 3000 })),
+    listenPort: 8080,
+  };
+}
+
+let tmp = "";
+
+/** Copies text into a container file, as the docker provider's `uploads` do. */
+async function upload(name: string, file: string, content: string): Promise<void> {
+  const local = path.join(tmp, `upload-${path.basename(file)}-${Date.now()}`);
+  fs.writeFileSync(local, content);
+  await docker("cp", local, `${name}:${file}`);
+}
+
+async function startUpstream(app: string): Promise<void> {
+  await docker(
+    "run",
+    "--detach",
+    "--init",
+    "--name",
+    container(app),
+    "--hostname",
+    app,
+    "--network",
+    NETWORK,
+    "--network-alias",
+    app,
+    UPSTREAM_IMAGE,
+  );
+}
+
+async function ipOf(name: string): Promise<string> {
+  return inspect(name, `{{(index .NetworkSettings.Networks "${NETWORK}").IPAddress}}`);
+}
+
+async function removeAll(): Promise<void> {
+  const names = [LB, FILLER, ...APPS.map(container)];
+  await run("docker", ["rm", "--force", ...names]).catch(() => undefined);
+  await run("docker", ["network", "rm", NETWORK]).catch(() => undefined);
+}
+
+/**
+ * A tiny upstream: busybox httpd (from apt, on the same base image) with two CGI scripts,
+ * `/cgi-bin/name` (answers the container's hostname) and `/cgi-bin/slow` (the same after 3 s).
+ */
+function writeUpstreamContext(dir: string): void {
+  const cgi = path.join(dir, "cgi-bin");
+  fs.mkdirSync(cgi, { recursive: true });
+  const hostname = "printf 'Content-Type: text/plain\\r\\n\\r\\n'\ncat /proc/sys/kernel/hostname\n";
+  fs.writeFileSync(path.join(cgi, "name"), `#!/bin/sh\n${hostname}`, { mode: 0o755 });
+  fs.writeFileSync(path.join(cgi, "slow"), `#!/bin/sh\nsleep 3\n${hostname}`, { mode: 0o755 });
+  fs.writeFileSync(
+    path.join(dir, "Dockerfile"),
+    [
+      "ARG BASE_IMAGE",
+      "FROM ${BASE_IMAGE}",
+      "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends busybox \\",
+      "    && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin",
+      "COPY cgi-bin/ /www/cgi-bin/",
+      'CMD ["busybox", "httpd", "-f", "-p", "3000", "-h", "/www"]',
+      "",
+    ].join("\n"),
+  );
+}
+
+let lbId = "";
+let lbStartedAt = "";
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), `${PREFIX}-`));
+  await removeAll();
+  writeUpstreamContext(path.join(tmp, "upstream"));
+  await Promise.all([
+    docker(
+      "build",
+      "--quiet",
+      "--tag",
+      NGINX_IMAGE,
+      "--build-arg",
+      `BASE_IMAGE=${BASE_IMAGE}`,
+      path.join(ROOT, "nginx"),
+    ),
+    docker(
+      "build",
+      "--quiet",
+      "--tag",
+      UPSTREAM_IMAGE,
+      "--build-arg",
+      `BASE_IMAGE=${BASE_IMAGE}`,
+      path.join(tmp, "upstream"),
+    ),
+  ]);
+  await docker("network", "create", NETWORK);
+  for (const app of APPS) await startUpstream(app);
+
+  // As the program declares it: init, non-root, port on loopback, files uploaded before start.
+  lbId = await docker(
+    "create",
+    "--init",
+    "--user",
+    "www-data",
+    "--name",
+    LB,
+    "--network",
+    NETWORK,
+    "--network-alias",
+    "nginx",
+    "--publish",
+    "127.0.0.1::8080",
+    NGINX_IMAGE,
+  );
+  await upload(LB, "/etc/ha-stack/nginx.conf", renderNginxConf(conf("round_robin")));
+  await upload(LB, "/etc/ha-stack/upstreams", renderUpstreams(conf("round_robin")));
+  await docker("start", LB);
+  const published = await docker("port", LB, "8080/tcp");
+  port = Number(/127\.0\.0\.1:(\d+)/.exec(published)?.[1]);
+  lbStartedAt = await inspect(LB, "{{.State.StartedAt}}");
+}, 600_000);
+
+afterAll(async () => {
+  await removeAll();
+  await run("docker", ["rmi", NGINX_IMAGE, UPSTREAM_IMAGE]).catch(() => undefined);
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("nginx image", () => {
+  it("turns healthy through its own healthcheck", async () => {
+    const health = await until("nginx to be healthy", 30_000, async () => {
+      const status = await inspect(LB, "{{.State.Health.Status}}");
+      return status === "healthy" ? status : undefined;
+    });
+    expect(health).toBe("healthy");
+    expect(await inspect(LB, "{{.Config.User}}")).toBe("www-data");
+    const health200 = await get("/nginx-health");
+    expect(health200).toMatchObject({ status: 200, body: "ok" });
+  });
+
+  it("round_robin spreads 30 requests evenly over the three upstreams", async () => {
+    const answers = await traffic(30, 0, () => false);
+    const counts = Object.fromEntries(APPS.map((a) => [a, answers.filter((x) => x === a).length]));
+    expect(failures(answers)).toEqual([]);
+    expect(counts).toEqual({ "app-0": 10, "app-1": 10, "app-2": 10 });
+  });
+
+  it("loses no request while an upstream stops, and drops it from the servers", async () => {
+    const load = traffic(80, 50, () => false);
+    await sleep(1_000);
+    await docker("stop", "--time", "2", container("app-2"));
+    const answers = await load;
+    expect(failures(answers)).toEqual([]);
+    // The tail of the run (well after the stop) never reaches app-2.
+    expect(answers.slice(-20)).not.toContain("app-2");
+    expect(await logs(LB)).toMatch(/reloaded nginx; upstream servers: app-0=\S+ app-1=\S+ \n/);
+  });
+
+  it("follows a replaced upstream to its new address without failed requests", async () => {
+    const oldIp = await ipOf(container("app-1"));
+    let replaced = false;
+    const load = traffic(200, 25, () => false);
+    const replace = (async () => {
+      await sleep(500);
+      await docker("rm", "--force", container("app-1"));
+      // Holds on to an address Docker might otherwise hand straight back to app-1.
+      await docker("run", "--detach", "--name", FILLER, "--network", NETWORK, UPSTREAM_IMAGE);
+      await startUpstream("app-1");
+      replaced = true;
+    })();
+    await replace;
+    const newIp = await ipOf(container("app-1"));
+    expect(newIp).not.toBe(oldIp);
+    const startedReplacement = Date.now();
+    const seen = await until("the new app-1 to answer through nginx", 10_000, async () =>
+      (await who()) === "app-1" ? Date.now() - startedReplacement : undefined,
+    );
+    const answers = await load;
+    expect(replaced).toBe(true);
+    expect(failures(answers)).toEqual([]);
+    expect(seen).toBeLessThan(5_000);
+    expect(await logs(LB)).toContain(`app-1=${newIp}:3000`);
+  });
+
+  it("reloads a new nginx.conf in place without dropping an in-flight keep-alive request", async () => {
+    await docker("start", container("app-2"));
+    await until("app-2 back in rotation", 10_000, async () =>
+      (await traffic(6, 0, () => false)).includes("app-2") ? true : undefined,
+    );
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const first = await get("/cgi-bin/name", agent);
+      expect(first.status).toBe(200);
+      const slow = get("/cgi-bin/slow", agent);
+      await sleep(300);
+      const reloadsBefore = (await logs(LB)).split("reloaded nginx").length;
+      await upload(LB, "/etc/ha-stack/nginx.conf", renderNginxConf(conf("ip_hash")));
+      await until("the reload log line", 10_000, async () =>
+        (await logs(LB)).split("reloaded nginx").length > reloadsBefore ? true : undefined,
+      );
+      const inFlight = await slow;
+      expect(inFlight.reusedSocket).toBe(true);
+      expect(inFlight.status).toBe(200);
+      expect(APPS).toContain(inFlight.body);
+    } finally {
+      agent.destroy();
+    }
+    // ip_hash: every request from this one client address lands on the same replica.
+    const answers = await traffic(20, 0, () => false);
+    expect(failures(answers)).toEqual([]);
+    expect(new Set(answers).size).toBe(1);
+    expect(await inspect(LB, "{{.Id}}")).toBe(lbId);
+    expect(await inspect(LB, "{{.State.StartedAt}}")).toBe(lbStartedAt);
+    expect(await inspect(LB, "{{.RestartCount}}")).toBe("0");
+  });
+
+  it("keeps serving with the running config when a new nginx.conf fails nginx -t", async () => {
+    const good = renderNginxConf(conf("round_robin"));
+    await upload(
+      LB,
+      "/etc/ha-stack/nginx.conf",
+      good.replace("proxy_pass http://app;", "proxy_pass;"),
+    );
+    const rejected = await until("the rejection log line", 10_000, async () => {
+      const line = (await logs(LB)).split("\n").find((l) => l.includes("new config rejected"));
+      return line;
+    });
+    expect(rejected).toContain("proxy_pass");
+    // Still the ip_hash config from before: one replica, no failures.
+    const answers = await traffic(10, 0, () => false);
+    expect(failures(answers)).toEqual([]);
+    expect(new Set(answers).size).toBe(1);
+    // Fixing the file is picked up again.
+    await upload(LB, "/etc/ha-stack/nginx.conf", good);
+    const spread = await until("round robin again", 10_000, async () => {
+      const names = await traffic(6, 0, () => false);
+      return new Set(names).size === 3 ? names : undefined;
+    });
+    expect(failures(spread)).toEqual([]);
+  });
+
+  it("stops gracefully on docker stop: the in-flight request finishes, exit status 0", async () => {
+    const slow = get("/cgi-bin/slow");
+    await sleep(500);
+    const began = Date.now();
+    await docker("stop", "--time", "10", LB);
+    const tookMs = Date.now() - began;
+    const answer = await slow;
+    expect(answer.status).toBe(200);
+    expect(APPS).toContain(answer.body);
+    expect(await inspect(LB, "{{.State.ExitCode}}")).toBe("0");
+    // Finished on its own (about the 2.5 s left of the slow request), not killed at 10 s.
+    expect(tookMs).toBeLessThan(8_000);
+    expect(await logs(LB)).toContain("nginx-entrypoint: nginx exited with status 0");
+  });
+});
