@@ -1,0 +1,90 @@
+// What each resource type does when an input changes: keep it and update in place, or replace it.
+// This is the ONE place that encodes the providers' schemas for the test engine.
+//
+// Sources (read with the project's `search` tool, code corpus):
+// - kreuzwerker/terraform-provider-docker `internal/provider/resource_docker_container.go`
+//   (commit 042f771a818e9d4b8c37fa2993a37b38b3822cab): every `docker_container` attribute is
+//   `ForceNew` except the ones listed in CONTAINER_UPDATABLE / CONTAINER_STATE_ONLY below.
+//   `resource_docker_container_funcs.go` `resourceDockerContainerUpdate` sends only restart,
+//   max_retry_count, cpu_shares, memory, cpu_set and memory_swap to `docker update`; the other
+//   non-ForceNew attributes (healthcheck, init, tmpfs, wait, must_run, …) change only the state.
+// - same repository, `resource_docker_network.go` and `resource_docker_volume.go`: no Update
+//   function, every attribute `ForceNew` → any change replaces.
+// - pulumi/pulumi-docker `provider/resources.go`: `docker_container` is declared
+//   `DeleteBeforeReplace: true`, so a container is always deleted before its replacement is made.
+// - pulumi/pulumi-docker `provider/provider.go` (the native `docker.Image`): Diff reports every
+//   change as an update (rebuild), never a replace; Delete does nothing (the image stays local).
+// - @pulumi/random: every RandomPassword input (and `keepers`) forces a replacement.
+// - @pulumi/command `local.Command`: `triggers` forces a replacement; other changes run `update`
+//   (or `create` when no `update` is given).
+
+export const CONTAINER = "docker:index/container:Container";
+export const NETWORK = "docker:index/network:Network";
+export const VOLUME = "docker:index/volume:Volume";
+export const IMAGE = "docker:index/image:Image";
+export const RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword";
+export const COMMAND = "command:local:Command";
+
+/** Container inputs `docker update` changes on the running container. */
+const CONTAINER_UPDATABLE = new Set([
+  "restart",
+  "maxRetryCount",
+  "cpuShares",
+  "memory",
+  "cpuSet",
+  "memorySwap",
+]);
+
+/** Container inputs that are not ForceNew but that the provider's Update never sends to Docker. */
+const CONTAINER_STATE_ONLY = new Set([
+  "rm",
+  "start",
+  "wait",
+  "waitTimeout",
+  "attach",
+  "logs",
+  "mustRun",
+  "removeVolumes",
+  "destroyGraceSeconds",
+  "healthcheck",
+  "tmpfs",
+  "init",
+  "containerReadRefreshTimeoutMilliseconds",
+  "cpuPeriod",
+  "cpuQuota",
+]);
+
+export type ChangeKind = "update" | "replace";
+
+/** What changing input `key` of a resource of type `type` makes the provider do. */
+export function changeKind(type: string, key: string): ChangeKind {
+  switch (type) {
+    case CONTAINER:
+      return CONTAINER_UPDATABLE.has(key) || CONTAINER_STATE_ONLY.has(key) ? "update" : "replace";
+    case IMAGE:
+      return "update";
+    case COMMAND:
+      return key === "triggers" ? "replace" : "update";
+    case NETWORK:
+    case VOLUME:
+    case RANDOM_PASSWORD:
+      return "replace";
+    default:
+      throw new Error(`test engine does not implement resource type ${type}`);
+  }
+}
+
+/** Container inputs the provider applies with `docker update` (the rest of an update is state only). */
+export function isDockerUpdatable(key: string): boolean {
+  return CONTAINER_UPDATABLE.has(key);
+}
+
+/** The provider itself asks for delete-before-replace (pulumi-docker: docker_container). */
+export function providerDeletesBeforeReplace(type: string): boolean {
+  return type === CONTAINER;
+}
+
+/** Outputs the provider's schema marks secret, whatever the inputs were. */
+export function secretOutputs(type: string): string[] {
+  return type === RANDOM_PASSWORD ? ["result", "bcryptHash"] : [];
+}
