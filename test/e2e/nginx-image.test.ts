@@ -26,6 +26,8 @@ const UPSTREAM_IMAGE = `${PREFIX}-upstream:test`;
 const NETWORK = `${PREFIX}-net`;
 const LB = `${PREFIX}-lb`;
 const FILLER = `${PREFIX}-filler`;
+const LATE_LB = `${PREFIX}-lb-late`;
+const LATE_APP = `${PREFIX}-late-0`;
 const APPS = ["app-0", "app-1", "app-2"];
 const container = (app: string): string => `${PREFIX}-${app}`;
 
@@ -71,10 +73,10 @@ interface Answer {
 }
 
 /** GET through nginx; a new connection each time unless a keep-alive agent is given. */
-function get(urlPath: string, agent: http.Agent | false = false): Promise<Answer> {
+function get(urlPath: string, agent: http.Agent | false = false, to = port): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = http.get(
-      { host: "127.0.0.1", port, path: urlPath, agent, timeout: 20_000 },
+      { host: "127.0.0.1", port: to, path: urlPath, agent, timeout: 20_000 },
       (res) => {
         let body = "";
         res.setEncoding("utf8");
@@ -155,14 +157,15 @@ async function ipOf(name: string): Promise<string> {
 }
 
 async function removeAll(): Promise<void> {
-  const names = [LB, FILLER, ...APPS.map(container)];
+  const names = [LB, FILLER, LATE_LB, LATE_APP, ...APPS.map(container)];
   await run("docker", ["rm", "--force", ...names]).catch(() => undefined);
   await run("docker", ["network", "rm", NETWORK]).catch(() => undefined);
 }
 
 /**
  * A tiny upstream: busybox httpd (from apt, on the same base image) with two CGI scripts,
- * `/cgi-bin/name` (answers the container's hostname) and `/cgi-bin/slow` (the same after 3 s).
+ * `/cgi-bin/name` (answers the container's hostname), `/cgi-bin/slow` (the same after 3 s) and
+ * `/cgi-bin/headers` (the request headers it received, as CGI's HTTP_* variables).
  */
 function writeUpstreamContext(dir: string): void {
   const cgi = path.join(dir, "cgi-bin");
@@ -170,6 +173,11 @@ function writeUpstreamContext(dir: string): void {
   const hostname = "printf 'Content-Type: text/plain\\r\\n\\r\\n'\ncat /proc/sys/kernel/hostname\n";
   fs.writeFileSync(path.join(cgi, "name"), `#!/bin/sh\n${hostname}`, { mode: 0o755 });
   fs.writeFileSync(path.join(cgi, "slow"), `#!/bin/sh\nsleep 3\n${hostname}`, { mode: 0o755 });
+  fs.writeFileSync(
+    path.join(cgi, "headers"),
+    "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\nenv | grep '^HTTP_' | sort\n",
+    { mode: 0o755 },
+  );
   fs.writeFileSync(
     path.join(dir, "Dockerfile"),
     [
@@ -254,6 +262,43 @@ describe("nginx image", () => {
     expect(await inspect(LB, "{{.Config.User}}")).toBe("www-data");
     const health200 = await get("/nginx-health");
     expect(health200).toMatchObject({ status: 200, body: "ok" });
+  });
+
+  it("passes the client's address, Host and a websocket upgrade on to the upstream", async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      http
+        .get(
+          {
+            host: "127.0.0.1",
+            port,
+            path: "/cgi-bin/headers",
+            agent: false,
+            headers: { Host: "example.test:8080", Upgrade: "websocket", Connection: "Upgrade" },
+          },
+          (res) => {
+            let body = "";
+            res.setEncoding("utf8");
+            res.on("data", (chunk: string) => (body += chunk));
+            res.on("end", () => resolve(body));
+          },
+        )
+        .on("error", reject);
+    });
+    const gateway = await inspect(LB, `{{(index .NetworkSettings.Networks "${NETWORK}").Gateway}}`);
+    const headers = Object.fromEntries(
+      answer
+        .trim()
+        .split("\n")
+        .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+    );
+    expect(headers).toMatchObject({
+      HTTP_HOST: "example.test",
+      HTTP_X_REAL_IP: gateway,
+      HTTP_X_FORWARDED_FOR: gateway,
+      HTTP_X_FORWARDED_PROTO: "http",
+      HTTP_UPGRADE: "websocket",
+      HTTP_CONNECTION: "upgrade",
+    });
   });
 
   it("round_robin spreads 30 requests evenly over the three upstreams", async () => {
@@ -355,6 +400,57 @@ describe("nginx image", () => {
       return new Set(names).size === 3 ? names : undefined;
     });
     expect(failures(spread)).toEqual([]);
+  });
+
+  it("starts before any upstream resolves and adds it once it appears", async () => {
+    const late: NginxConfInput = {
+      algorithm: "least_conn",
+      upstreams: [{ host: "late-0", port: 3000 }],
+      listenPort: 8080,
+    };
+    await docker(
+      "create",
+      "--init",
+      "--name",
+      LATE_LB,
+      "--network",
+      NETWORK,
+      "--publish",
+      "127.0.0.1::8080",
+      NGINX_IMAGE,
+    );
+    await upload(LATE_LB, "/etc/ha-stack/nginx.conf", renderNginxConf(late));
+    await upload(LATE_LB, "/etc/ha-stack/upstreams", renderUpstreams(late));
+    await docker("start", LATE_LB);
+    const latePort = Number(/:(\d+)/.exec(await docker("port", LATE_LB, "8080/tcp"))?.[1]);
+    const lateGet = (urlPath: string): Promise<Answer> => get(urlPath, false, latePort);
+    await until("the late balancer to be healthy", 30_000, async () =>
+      (await inspect(LATE_LB, "{{.State.Health.Status}}")) === "healthy" ? true : undefined,
+    );
+    expect(await logs(LATE_LB)).toContain("upstream servers: none (no upstream host resolves)");
+    expect((await lateGet("/cgi-bin/name")).status).toBe(502);
+
+    await docker(
+      "run",
+      "--detach",
+      "--init",
+      "--name",
+      LATE_APP,
+      "--hostname",
+      "late-0",
+      "--network",
+      NETWORK,
+      "--network-alias",
+      "late-0",
+      UPSTREAM_IMAGE,
+    );
+    const began = Date.now();
+    const answer = await until("late-0 to answer through nginx", 15_000, async () => {
+      const a = await lateGet("/cgi-bin/name");
+      return a.status === 200 ? a : undefined;
+    });
+    expect(answer.body).toBe("late-0");
+    expect(Date.now() - began).toBeLessThan(5_000);
   });
 
   it("stops gracefully on docker stop: the in-flight request finishes, exit status 0", async () => {
