@@ -34,6 +34,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { pathToFileURL } from "node:url";
 import { readProjectConfig } from "./config";
 import { Deployment, type Step } from "./deployment";
 import type { RunResult, RunSpec } from "./run-program";
@@ -101,7 +102,9 @@ export async function up(opts: UpOptions): Promise<UpResult> {
         const child = spawn(
           process.execPath,
           [
-            require.resolve("tsx/cli"),
+            // tsx's loader, by absolute URL so a program directory outside this repo works too.
+            "--import",
+            pathToFileURL(require.resolve("tsx")).href,
             path.join(__dirname, "run-program.ts"),
             path.join(work, "spec.json"),
           ],
