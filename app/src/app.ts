@@ -107,9 +107,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.code(404).send(problem(404, `no route for ${request.method} ${shortPath(request.url)}`)),
   );
 
-  app.get("/healthz", async () => ({ status: "alive", replica: config.replicaIndex }));
+  // Probes run every few seconds: log them only when something goes wrong.
+  app.get("/healthz", { logLevel: "warn" }, async () => ({
+    status: "alive",
+    replica: config.replicaIndex,
+  }));
 
-  app.get("/readyz", async (_request, reply) => {
+  app.get("/readyz", { logLevel: "warn" }, async (_request, reply) => {
     try {
       const schema = await schemaStatus(pool, options.shippedMigrations);
       if (schema.upToDate) return { status: "ready", schemaVersion: schema.version };

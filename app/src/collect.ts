@@ -28,7 +28,7 @@ export function startCollector(
   let running: Promise<void> = Promise.resolve();
   const tick = () => {
     running = collectOnce(db, opts.hostname, opts.healthFile)
-      .then(() => opts.log.info({ hostname: opts.hostname }, "metrics row written"))
+      .then(() => opts.log.info({}, "metrics row written"))
       .catch((err: unknown) =>
         opts.log.warn({ err: errorSummary(err) }, "metrics sample failed; retrying next tick"),
       )

@@ -49,7 +49,6 @@ interface Env {
 
 const schema = {
   type: "object",
-  required: ["DATABASE_PASSWORD_FILE"],
   properties: {
     APP_ROLE: { type: "string", enum: ["leader", "follower"], default: "follower" },
     REPLICA_INDEX: { type: "integer", minimum: 0, maximum: 1000, default: 0 },
@@ -64,7 +63,11 @@ const schema = {
     DATABASE_PORT: { type: "integer", minimum: 1, maximum: 65535, default: 9999 },
     DATABASE_NAME: { type: "string", minLength: 1, default: "app" },
     DATABASE_USER: { type: "string", minLength: 1, default: "app" },
-    DATABASE_PASSWORD_FILE: { type: "string", minLength: 1 },
+    DATABASE_PASSWORD_FILE: {
+      type: "string",
+      minLength: 1,
+      default: "/run/secrets/app-password",
+    },
     DATABASE_POOL_MAX: { type: "integer", minimum: 1, maximum: 50, default: 5 },
     MIGRATIONS_DIR: { type: "string", minLength: 1 },
     COLLECTOR_INTERVAL_SECONDS: { type: "integer", minimum: 0, maximum: 86400, default: 15 },

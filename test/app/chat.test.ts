@@ -132,4 +132,26 @@ describe("chat", () => {
       error: "text must be 1 to 500 characters",
     });
   });
+
+  it("survives every database connection being killed (as in a pgpool failover)", async () => {
+    await listenersReady();
+    const killed = await db.pool.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE datname = $1 AND application_name LIKE 'ha-stack-app-%'`,
+      [db.name],
+    );
+    expect(killed.rowCount).toBeGreaterThanOrEqual(2); // at least both LISTEN connections
+    // Queries open fresh connections; the adapters listen again within ~3 s.
+    for (const url of urls) {
+      let status = 0;
+      for (let i = 0; i < 3 && status !== 200; i++)
+        status = (await fetch(`${url}/api/info`)).status;
+      expect(status).toBe(200);
+    }
+    await listenersReady();
+    const [a, b] = await Promise.all([client(urls[0]!), client(urls[1]!)]);
+    const atA = next(a, (m) => m.text === "after failover");
+    await b.emitWithAck("chat message", { text: "after failover" });
+    expect(await atA).toMatchObject({ replica: 2 });
+  });
 });
