@@ -1,10 +1,10 @@
 // Shared helpers for the app tests: a database per test file, configs, spawning the entries.
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pg from "pg";
-import { inject } from "vitest";
+import { afterAll, inject } from "vitest";
 import type { Config } from "../../app/src/config.js";
 
 export const APP_DIR = resolve(__dirname, "../../app");
@@ -90,9 +90,18 @@ export function testConfig(db: TestDatabase, overrides: Partial<Config> = {}): C
   };
 }
 
+const tmpDirs: string[] = [];
+
+/** A fresh temporary directory, removed after the test file. */
 export function tmpDir(): string {
-  return mkdtempSync(join(tmpdir(), "hs-app-test-"));
+  const dir = mkdtempSync(join(tmpdir(), "hs-app-test-"));
+  tmpDirs.push(dir);
+  return dir;
 }
+
+afterAll(() => {
+  for (const dir of tmpDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 /** The environment the containers get (docs/architecture.md), pointing at `db`. */
 export function containerEnv(db: TestDatabase, extra: Record<string, string> = {}) {
