@@ -55,7 +55,7 @@ backend_clustering_mode = 'streaming_replication'
 listen_addresses = '*'
 port = ${port}
 unix_socket_directories = '/var/run/pgpool'
-pcp_listen_addresses = 'localhost'
+pcp_listen_addresses = '127.0.0.1'
 pcp_port = 9898
 pcp_socket_dir = '/var/run/pgpool'
 
