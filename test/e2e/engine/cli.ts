@@ -35,8 +35,12 @@ function parse(argv: string[]): {
 
 async function main(): Promise<void> {
   const args = parse(process.argv.slice(2));
-  // Ctrl-C reaches the child program run too; it stops cleanly and reports, so wait for it.
-  process.on("SIGINT", () => process.stderr.write("interrupt: finishing running steps…\n"));
+  // Ctrl-C: the program run stops starting steps, finishes running ones and reports; wait for it.
+  const interrupted = new AbortController();
+  process.on("SIGINT", () => {
+    process.stderr.write("interrupt: finishing running steps…\n");
+    interrupted.abort();
+  });
   if (args.command === "down") {
     const { steps } = await down({ stack: args.stack, programDir: args.dir });
     process.stdout.write(
@@ -44,7 +48,12 @@ async function main(): Promise<void> {
     );
     return;
   }
-  const result = await up({ stack: args.stack, programDir: args.dir, config: args.config });
+  const result = await up({
+    stack: args.stack,
+    programDir: args.dir,
+    config: args.config,
+    signal: interrupted.signal,
+  });
   const counts = new Map<string, number>();
   for (const step of result.steps) counts.set(step.op, (counts.get(step.op) ?? 0) + 1);
   process.stdout.write(

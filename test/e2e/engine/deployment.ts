@@ -90,8 +90,12 @@ export class Deployment {
   /** Ctrl-C: no new steps start; running ones finish (waits for health stop early). */
   cancel(reason: string): void {
     this.stopReason ??= reason;
+    this.interrupted ??= `the update was interrupted by ${reason}`;
     this.abort.abort();
   }
+
+  /** Set when the run was cancelled: the first thing to report. */
+  interrupted: string | undefined;
 
   get failed(): boolean {
     return this.errors.length > 0 || this.stopReason !== undefined;
@@ -100,7 +104,8 @@ export class Deployment {
   /** Records an error of the program itself (a throw, a rejected apply). */
   programError(error: unknown): void {
     const e = error instanceof Error ? error : new Error(String(error));
-    if (!this.errors.some((known) => known.message === e.message)) this.errors.push(e);
+    // The SDK re-raises a failed registration as "failed to register new resource …: <ours>".
+    if (!this.errors.some((known) => e.message.includes(known.message))) this.errors.push(e);
     this.stopReason ??= "an error";
   }
 

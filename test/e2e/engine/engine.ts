@@ -49,6 +49,8 @@ export interface UpOptions {
   readonly config?: Record<string, string>;
   /** Where progress lines go. @default process.stderr */
   readonly log?: (line: string) => void;
+  /** Aborting it interrupts the run like Ctrl-C (SIGINT to the program run). */
+  readonly signal?: AbortSignal;
 }
 
 export interface UpResult {
@@ -115,13 +117,22 @@ export async function up(opts: UpOptions): Promise<UpResult> {
         };
         child.stdout.on("data", forward);
         child.stderr.on("data", forward);
+        const interrupt = (): void => {
+          child.kill("SIGINT");
+        };
+        opts.signal?.addEventListener("abort", interrupt, { once: true });
         child.on("error", reject);
-        child.on("close", (code, signal) => resolve({ code, signal }));
+        child.on("close", (code, signal) => {
+          opts.signal?.removeEventListener("abort", interrupt);
+          resolve({ code, signal });
+        });
       },
     );
     if (!fs.existsSync(spec.resultPath)) {
       throw new Error(
-        `test engine run ended without a result (exit ${exit.code ?? exit.signal}); see the log above`,
+        exit.signal === "SIGINT"
+          ? "interrupted before the program run started; nothing was changed"
+          : `test engine run ended without a result (exit ${exit.code ?? exit.signal}); see the log above`,
       );
     }
     const result = JSON.parse(fs.readFileSync(spec.resultPath, "utf8")) as RunResult;

@@ -122,9 +122,10 @@ async function main(): Promise<void> {
   const result: RunResult = {
     ok: !deployment.failed,
     errors: deployment.failed
-      ? deployment.errors.length > 0
-        ? deployment.errors.map((e) => e.message)
-        : ["the update was interrupted"]
+      ? [
+          ...(deployment.interrupted ? [deployment.interrupted] : []),
+          ...deployment.errors.map((e) => e.message),
+        ]
       : [],
     outputs: plain(outputs) as Record<string, unknown>,
     secretOutputs,

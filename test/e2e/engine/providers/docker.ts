@@ -39,11 +39,16 @@ function labelMap(labels: unknown): Record<string, string> | undefined {
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
+    if (signal?.aborted) return resolve();
+    const onAbort = (): void => {
       clearTimeout(timer);
       resolve();
-    });
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
 
@@ -366,7 +371,7 @@ async function logTail(container: Docker.Container, lines = 20): Promise<string>
       out.push(buffer.subarray(i + 8, i + 8 + size));
       i += 8 + size;
     }
-    return Buffer.concat(out).toString("utf8").trim();
+    return Buffer.concat(out).toString("utf8").trim() || "(none)";
   } catch {
     return "(no logs)";
   }
