@@ -163,7 +163,7 @@ async function removeAll(): Promise<void> {
 }
 
 /**
- * A tiny upstream: busybox httpd (from apt, on the same base image) with two CGI scripts,
+ * A tiny upstream: busybox httpd (from apt, on the same base image) with three CGI scripts,
  * `/cgi-bin/name` (answers the container's hostname), `/cgi-bin/slow` (the same after 3 s) and
  * `/cgi-bin/headers` (the request headers it received, as CGI's HTTP_* variables).
  */
@@ -178,6 +178,19 @@ function writeUpstreamContext(dir: string): void {
     "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\nenv | grep '^HTTP_' | sort\n",
     { mode: 0o755 },
   );
+  // Stops like the app does: no new connections on SIGTERM, requests in flight finish.
+  fs.writeFileSync(
+    path.join(dir, "serve"),
+    [
+      "#!/bin/sh",
+      "busybox httpd -f -p 3000 -h /www &",
+      "pid=$!",
+      "trap 'kill $pid; sleep 1; exit 0' TERM",
+      "wait $pid",
+      "",
+    ].join("\n"),
+    { mode: 0o755 },
+  );
   fs.writeFileSync(
     path.join(dir, "Dockerfile"),
     [
@@ -186,7 +199,8 @@ function writeUpstreamContext(dir: string): void {
       "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends busybox \\",
       "    && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin",
       "COPY cgi-bin/ /www/cgi-bin/",
-      'CMD ["busybox", "httpd", "-f", "-p", "3000", "-h", "/www"]',
+      "COPY serve /usr/local/bin/serve",
+      'CMD ["/usr/local/bin/serve"]',
       "",
     ].join("\n"),
   );
@@ -322,7 +336,7 @@ describe("nginx image", () => {
   it("follows a replaced upstream to its new address without failed requests", async () => {
     const oldIp = await ipOf(container("app-1"));
     let replaced = false;
-    const load = traffic(200, 25, () => false);
+    const load = traffic(150, 20, () => false);
     const replace = (async () => {
       await sleep(500);
       await docker("rm", "--force", container("app-1"));
