@@ -12,7 +12,11 @@ import { Secrets } from "./components/secrets";
 const config = readConfig();
 const { stack, prefix } = config;
 
-const networks = new Networks("net", { stack, prefix, publishPgpool: config.pgpoolPort !== undefined });
+const networks = new Networks("net", {
+  stack,
+  prefix,
+  publishPgpool: config.pgpoolPort !== undefined,
+});
 const images = new Images("images", { prefix, baseImage: config.baseImage });
 const secrets = new Secrets("secrets");
 
@@ -67,7 +71,9 @@ if (config.collectorIntervalSeconds > 0) {
   });
 }
 
-const host = config.listenAddress.includes(":") ? `[${config.listenAddress}]` : config.listenAddress;
+const host = config.listenAddress.includes(":")
+  ? `[${config.listenAddress}]`
+  : config.listenAddress;
 
 /** Where the site answers. */
 export const url = `http://${host}:${config.httpPort}/`;

@@ -28,8 +28,8 @@ export default defineConfig({
           include: ["test/e2e/**/*.test.ts"],
           globalSetup: ["test/e2e/global-setup.ts"],
           pool: "forks",
-          // One stack on one Docker engine: files run one after another.
-          fileParallelism: false,
+          // One Docker engine: files run one after another, in one process.
+          poolOptions: { forks: { singleFork: true } },
           testTimeout: 300_000,
           hookTimeout: 1_200_000,
         },

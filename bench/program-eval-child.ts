@@ -1,7 +1,9 @@
 // One timed evaluation of index.ts under mock mode; reports { ms, resources } to the parent.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { waitForRPCs } from "@pulumi/pulumi/runtime/settings";
+import * as settings from "@pulumi/pulumi/runtime/settings";
+
+const { waitForRPCs } = settings as unknown as { waitForRPCs(): Promise<void> };
 
 async function main(): Promise<void> {
   let resources = 0;
@@ -25,7 +27,9 @@ async function main(): Promise<void> {
   const start = performance.now();
   const program = await import(path.resolve(__dirname, "../index.ts"));
   await Promise.all(
-    Object.values(program).map((v) => new Promise((r) => pulumi.output(v).apply(r))),
+    Object.values(program as Record<string, unknown>).map(
+      (v) => new Promise((r) => (pulumi.output(v as any) as pulumi.Output<unknown>).apply(r)),
+    ),
   );
   await waitForRPCs();
   process.send!({ ms: performance.now() - start, resources });

@@ -43,8 +43,12 @@ async function main(): Promise<void> {
     value: (medians[32] / medians[1]).toFixed(2),
     note: "same process kind, same run: the per-replica cost",
   });
-  report("Program evaluation", "npx tsx bench/program-eval.ts", figures,
-    "Time from importing index.ts to the last registration resolved, mocks answering at once (so it is the program's own time plus the SDK's). Excludes Node and module start-up.");
+  report(
+    "Program evaluation",
+    "npx tsx bench/program-eval.ts",
+    figures,
+    "Time from importing index.ts to the last registration resolved, mocks answering at once (so it is the program's own time plus the SDK's). Excludes Node and module start-up.",
+  );
 }
 
 main().catch((error) => {

@@ -17,7 +17,12 @@ function machine(): string {
   return `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`;
 }
 
-export function report(title: string, command: string, figures: readonly Figure[], notes = ""): void {
+export function report(
+  title: string,
+  command: string,
+  figures: readonly Figure[],
+  notes = "",
+): void {
   const lines = [
     `## ${title}`,
     "",
@@ -34,7 +39,8 @@ export function report(title: string, command: string, figures: readonly Figure[
   const section = lines.join("\n");
   console.log(section);
 
-  const header = "# Benchmarks\n\nFigures written by the scripts under `bench/`; each run replaces its own section.\n\n";
+  const header =
+    "# Benchmarks\n\nFigures written by the scripts under `bench/`; each run replaces its own section.\n\n";
   const current = fs.existsSync(FILE) ? fs.readFileSync(FILE, "utf8") : header;
   const start = current.indexOf(`## ${title}\n`);
   let next: string;

@@ -58,6 +58,7 @@ export class Balancer extends pulumi.ComponentResource {
             internal: NGINX_PORT,
             external: args.httpPort ?? 8080,
             ip: args.listenAddress ?? "127.0.0.1",
+            protocol: "tcp",
           },
         ],
         uploads: [

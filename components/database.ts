@@ -156,6 +156,7 @@ export class Database extends pulumi.ComponentResource {
                 internal: PGPOOL_PORT,
                 external: args.pgpoolPort!,
                 ip: args.listenAddress ?? "127.0.0.1",
+                protocol: "tcp",
               },
             ]
           : undefined,
@@ -163,7 +164,11 @@ export class Database extends pulumi.ComponentResource {
           {
             file: "/etc/ha-stack/pgpool.conf",
             content: renderPgpoolConf({
-              backends: [0, 1].map((i) => ({ host: `pg-${i}`, port: POSTGRES_PORT, name: `pg_${i}` })),
+              backends: [0, 1].map((i) => ({
+                host: `pg-${i}`,
+                port: POSTGRES_PORT,
+                name: `pg_${i}`,
+              })),
               port: PGPOOL_PORT,
               numInitChildren,
               healthCheckPeriodSeconds: 1,

@@ -23,12 +23,14 @@ export class Secrets extends pulumi.ComponentResource {
     super(`${TOKEN}:secrets:Secrets`, name, {}, opts);
     const passwords = {} as Record<PasswordName, pulumi.Output<string>>;
     for (const password of PASSWORDS) {
-      passwords[password] = new random.RandomPassword(
+      const generated = new random.RandomPassword(
         `${name}-${password}`,
         // Alphanumeric: safe in pgpass, pool_passwd and connection strings without quoting.
         { length: 32, special: false },
         { parent: this },
-      ).result;
+      );
+      // The provider marks `result` secret; saying so here keeps it secret whatever reads it.
+      passwords[password] = pulumi.secret(generated.result);
     }
     this.passwords = passwords;
     this.registerOutputs({});

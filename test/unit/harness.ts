@@ -3,7 +3,13 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
-import { waitForRPCs } from "@pulumi/pulumi/runtime/settings";
+import * as settings from "@pulumi/pulumi/runtime/settings";
+import * as state from "@pulumi/pulumi/runtime/state";
+
+// Internal to the SDK (stripped from its typings): waitForRPCs resolves once every outstanding
+// RPC is done; getStore holds the feature flags the monitor is said to support.
+const { waitForRPCs } = settings as unknown as { waitForRPCs(): Promise<void> };
+const { getStore } = state as unknown as { getStore(): Record<string, unknown> };
 
 export interface Registration {
   readonly type: string;
@@ -13,7 +19,7 @@ export interface Registration {
   readonly parent: string;
   /** Inputs with secret markers removed. */
   readonly inputs: Record<string, any>;
-  /** Top-level input names whose value is secret (the SDK lifts secretness to the top). */
+  /** Top-level input names whose value holds a secret anywhere inside it. */
   readonly secretInputs: string[];
   /** URNs this resource waits for: `dependsOn` plus the resources its inputs come from. */
   readonly dependencies: string[];
@@ -46,7 +52,8 @@ class RecordingMonitor extends MockMonitor {
   readonly registrations: Registration[] = [];
 
   async registerResource(req: any, callback: (err: any, resp?: any) => void): Promise<void> {
-    const urn = this.newUrn(req.getParent(), req.getType(), req.getName());
+    // The same URN MockMonitor.newUrn (private) gives the resource.
+    const urn = (this as any).newUrn(req.getParent(), req.getType(), req.getName()) as string;
     this.registrations.push({
       type: req.getType(),
       name: req.getName(),
@@ -66,7 +73,15 @@ const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 function isSecretValue(value: unknown): value is { value: unknown } {
-  return typeof value === "object" && value !== null && (value as any)[SECRET_SIG_KEY] === SECRET_SIG;
+  return (
+    typeof value === "object" && value !== null && (value as any)[SECRET_SIG_KEY] === SECRET_SIG
+  );
+}
+
+function containsSecret(value: unknown): boolean {
+  if (isSecretValue(value)) return true;
+  if (typeof value === "object" && value !== null) return Object.values(value).some(containsSecret);
+  return false;
 }
 
 function unwrap(value: unknown): unknown {
@@ -84,7 +99,7 @@ function unwrapSecrets(inputs: Record<string, unknown>): {
 } {
   return {
     inputs: unwrap(inputs) as Record<string, any>,
-    secretInputs: Object.keys(inputs).filter((key) => isSecretValue(inputs[key])),
+    secretInputs: Object.keys(inputs).filter((key) => containsSecret(inputs[key])),
   };
 }
 
@@ -115,6 +130,14 @@ export async function runProgram(
 ): Promise<ProgramRun> {
   const monitor = new RecordingMonitor(mocks);
   pulumi.runtime.setMockOptions(monitor, "ha-stack", stack, false);
+  // What setMocks turns on for its own monitor (setMockOptions resets them): without these the
+  // SDK strips secrets and resource references before the monitor sees them.
+  Object.assign(getStore(), {
+    supportsSecrets: true,
+    supportsResourceReferences: true,
+    supportsDeletedWith: true,
+    supportsAliasSpecs: true,
+  });
   pulumi.runtime.setAllConfig(
     Object.fromEntries(Object.entries(config).map(([k, v]) => [`ha-stack:${k}`, v])),
   );

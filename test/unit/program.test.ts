@@ -80,7 +80,9 @@ describe("every container", () => {
     for (const image of ofType(run, IMAGE)) {
       expect(image.inputs.skipPush).toBe(true);
       expect(image.inputs.build.args).toEqual({ BASE_IMAGE: "ha-stack-base:trixie" });
-      expect(image.inputs.imageName).toMatch(/^ha-stack-unit-(postgres|pgpool|app|nginx):[0-9a-f]{16}$/);
+      expect(image.inputs.imageName).toMatch(
+        /^ha-stack-unit-(postgres|pgpool|app|nginx):[0-9a-f]{16}$/,
+      );
     }
     const imageNames = ofType(run, IMAGE).map((i) => i.inputs.imageName);
     for (const c of ofType(run, CONTAINER)) expect(imageNames).toContain(c.inputs.image);
@@ -227,7 +229,12 @@ describe("app tier", () => {
     const run = await runProgram({ replicas: "5", lbAlgorithm: "ip_hash" });
     const uploads = container(run, "nginx").inputs.uploads as { file: string; content: string }[];
     const upstreams = uploads.find((u) => u.file === "/etc/ha-stack/upstreams")!.content;
-    expect(upstreams.trim().split("\n").map((line) => line.split(" ")[0])).toEqual(apps(5));
+    expect(
+      upstreams
+        .trim()
+        .split("\n")
+        .map((line) => line.split(" ")[0]),
+    ).toEqual(apps(5));
     const conf = uploads.find((u) => u.file === "/etc/ha-stack/nginx.conf")!.content;
     expect(conf).toMatch(/^\s*ip_hash;/m);
   });
