@@ -220,6 +220,55 @@ describe("e2e test engine", () => {
     expect(await inspect(`${stack}-sick`)).toBeUndefined();
   }, 60_000);
 
+  it("updates an in-place-updatable input (memory) without replacing the container", async () => {
+    const result = await run({ greeting: "bonjour", memory: "96" });
+    expect(result.steps.filter((s) => s.op !== "same")).toEqual([
+      expect.objectContaining({ op: "update", urn: APP, id: appId, changed: ["memory"] }),
+    ]);
+    const app = (await inspect(`${stack}-app`))!;
+    expect(app.Id).toBe(appId);
+    expect(app.HostConfig.Memory).toBe(96 * 1024 * 1024);
+  });
+
+  it("replaces the password create-first, its old copy deleted only at the end", async () => {
+    const result = await run({ greeting: "bonjour", memory: "96", passwordLength: "20" });
+    const PASSWORD = `urn:pulumi:${stack}::hs-eng-fixture::random:index/randomPassword:RandomPassword::password`;
+    expect(result.steps.filter((s) => s.op !== "same").map((s) => [s.op, s.urn, s.reason])).toEqual(
+      [
+        ["create", PASSWORD, "replace"],
+        // The container's upload comes from the password: it is replaced too (delete first).
+        ["delete", APP, "replace"],
+        ["create", APP, "replace"],
+        ["delete", PASSWORD, "replaced"],
+      ],
+    );
+    expect(result.outputs.password).toMatch(/^[A-Za-z0-9]{20}$/);
+    const app = (await inspect(`${stack}-app`))!;
+    expect(await execText(`${stack}-app`, ["cat", "/run/secrets/pw"])).toBe(
+      result.outputs.password,
+    );
+    appId = app.Id;
+  });
+
+  it("replacing a network deletes the container using it first, then recreates both", async () => {
+    const NET = urnOf("network:Network", "net");
+    const result = await run({
+      greeting: "bonjour",
+      memory: "96",
+      passwordLength: "20",
+      internalNetwork: "true",
+    });
+    expect(result.steps.filter((s) => s.op !== "same").map((s) => [s.op, s.urn])).toEqual([
+      ["delete", APP],
+      ["delete", NET],
+      ["create", NET],
+      ["create", APP],
+    ]);
+    const network = await docker.getNetwork(`${stack}-net`).inspect();
+    expect(network.Internal).toBe(true);
+    expect((await inspect(`${stack}-app`))!.State.Health?.Status).toBe("healthy");
+  });
+
   it("down removes every labelled object except the retained volume", async () => {
     const { steps } = await down({ stack, programDir, log });
     const done = steps.map((s) => `${s.op} ${s.urn.split("::").pop()}`);
