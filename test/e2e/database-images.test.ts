@@ -246,161 +246,222 @@ describe("postgres and pgpool images", () => {
     }
   });
 
-  it("promotes pg-1 within seconds when the primary crashes, losing no acknowledged write, and takes pg-0 back as a standby", async () => {
-    // Never two writable nodes, from before the crash until pg-0 has rejoined.
-    const monitor = { stop: false, both: [] as number[], samples: 0 };
-    const watching = (async () => {
-      while (!monitor.stop) {
-        const [a, b] = await Promise.all([isPrimary(0), isPrimary(1)]);
-        monitor.samples++;
-        if (a === true && b === true) monitor.both.push(Date.now());
-        await sleep(200);
-      }
-    })();
-
-    // A bounded writer through pgpool: one row per attempt, acknowledged rows remembered.
-    const writer = { stop: false, acknowledged: [] as { n: number; at: number }[], failures: 0 };
-    const writing = (async () => {
-      const deadline = Date.now() + 120_000;
-      let client: Client | undefined;
-      for (let n = 1; n <= 20_000 && !writer.stop && Date.now() < deadline; n++) {
-        try {
-          client ??= await viaPgpool("app", "app");
-          await client.query("INSERT INTO writes (n) VALUES ($1)", [n]);
-          writer.acknowledged.push({ n, at: Date.now() });
-        } catch {
-          writer.failures++;
-          await client?.end().catch(() => {});
-          client = undefined;
-          await sleep(100);
-        }
-        await sleep(20);
-      }
-      await client?.end().catch(() => {});
-    })();
-
-    try {
-      await until("writes flowing", async () => writer.acknowledged.length >= 20, 20_000);
-
-      // Crash: SIGKILL to the container's init takes postgres down with it, no shutdown.
-      const killedAt = Date.now();
+  it("promotes pg-1 within seconds when the primary pg-0 crashes and stays down, losing no acknowledged write; pg-0 started again rejoins as a standby", async () => {
+    // `docker kill` of the container: Docker's restart policy leaves it down (a manual kill),
+    // like a node lost until the next `pulumi up` starts it again.
+    await crashAndRecover(0, async () => {
       await docker(["kill", "--signal", "KILL", cluster.pg(0)]);
-
-      const promotedAt = await until(
-        "pg-1 promoted",
-        async () => ((await isPrimary(1)) ? Date.now() : undefined),
-        30_000,
-      );
-      const poolSwitchedAt = await until(
-        "pgpool routing to pg-1 as primary",
-        async () => {
-          const nodes = await poolNodes();
-          return nodes[1].role === "primary" && nodes[1].status === "up" ? Date.now() : undefined;
-        },
-        30_000,
-      );
-      await until(
-        "a write acknowledged after the switch",
-        async () => writer.acknowledged.some((w) => w.at > poolSwitchedAt) || undefined,
-        30_000,
-      );
-      // The interruption seen by a client: the longest gap between two acknowledged writes.
-      const acks = writer.acknowledged.map((w) => w.at);
-      const outage = Math.max(...acks.slice(1).map((at, i) => at - acks[i])) / 1000;
-      console.log(
-        `failover: pg-1 primary ${((promotedAt - killedAt) / 1000).toFixed(1)} s after the kill, ` +
-          `pgpool switched at ${((poolSwitchedAt - killedAt) / 1000).toFixed(1)} s, ` +
-          `writes through pgpool interrupted for ${outage.toFixed(1)} s (${writer.failures} failed attempts)`,
-      );
-      expect(promotedAt - killedAt).toBeLessThan(10_000);
-      expect(outage).toBeLessThan(15);
-
-      // Keep writing on the new primary for a moment, then stop the writer.
-      const countAfter = writer.acknowledged.length;
-      await until(
-        "more writes on pg-1",
-        async () => writer.acknowledged.length >= countAfter + 20,
-        20_000,
-      );
-      writer.stop = true;
-      await writing;
-
-      // Synchronous replication: every acknowledged row is on the new primary.
-      const stored = new Set(
-        (await cluster.sql(cluster.pg(1), "SELECT n FROM writes", "app")).map(([n]) => Number(n)),
-      );
-      const lost = writer.acknowledged.filter((w) => !stored.has(w.n)).map((w) => w.n);
-      console.log(`writer: ${writer.acknowledged.length} acknowledged, ${lost.length} lost`);
-      expect(lost).toEqual([]);
-      // The promoted node, alone, does not wait for a standby.
-      expect(
-        await cluster.sql(
-          cluster.pg(1),
-          "SELECT current_setting('synchronous_standby_names') = ''",
-        ),
-      ).toEqual([["t"]]);
-
-      // The old primary comes back: its entrypoint sees pg-1 primary and rejoins as standby.
-      const restartedAt = Date.now();
-      await cluster.start(cluster.pg(0));
-      await cluster.waitHealthy(cluster.pg(0), 120_000);
-      const streamingAt = await until(
-        "pg-0 streaming from pg-1",
-        async () => {
-          const rows = await cluster.sql(
-            cluster.pg(1),
-            "SELECT state FROM pg_stat_replication WHERE application_name = 'pg_0'",
-          );
-          return rows[0]?.[0] === "streaming" ? Date.now() : undefined;
-        },
-        60_000,
-      );
-      const attachedAt = await until(
-        "pgpool re-attaching pg-0",
-        async () => {
-          const nodes = await poolNodes();
-          return nodes.every((x) => x.status === "up") ? Date.now() : undefined;
-        },
-        60_000,
-      );
-      console.log(
-        `rejoin: pg-0 streaming from pg-1 ${((streamingAt - restartedAt) / 1000).toFixed(1)} s after its restart, ` +
-          `up in pgpool after ${((attachedAt - restartedAt) / 1000).toFixed(1)} s`,
-      );
-
-      expect(await isPrimary(0)).toBe(false);
-      expect(await poolNodes()).toEqual([
-        { host: "pg-0", status: "up", role: "standby" },
-        { host: "pg-1", status: "up", role: "primary" },
-      ]);
-      expect(await cluster.logs(cluster.pg(0))).toMatch(
-        /pg-entrypoint: case 4: .*\n(.*\n)*pg-entrypoint: pg_rewind from pg-1 succeeded/,
-      );
-      // Synchronous again now that a standby streams, and the rejoined node has every row.
-      await until(
-        "synchronous_standby_names set again on pg-1",
-        async () => {
-          const [[names]] = await cluster.sql(cluster.pg(1), "SHOW synchronous_standby_names");
-          return names === "ANY 1 (pg_0, pg_1)" || undefined;
-        },
-        30_000,
-      );
-      const [[onStandby]] = await cluster.sql(cluster.pg(0), "SELECT count(*) FROM writes", "app");
-      expect(Number(onStandby)).toBeGreaterThanOrEqual(writer.acknowledged.length);
-      await cluster.waitHealthy(cluster.pgpool, 30_000);
-    } finally {
-      writer.stop = true;
-      monitor.stop = true;
-      await writing;
-      await watching;
-    }
-    console.log(
-      `two-primary monitor: ${monitor.samples} samples, ${monitor.both.length} with two primaries`,
+    });
+    expect(await cluster.logs(cluster.pg(0))).toMatch(
+      /pg-entrypoint: case 4: [^\n]*\n(.*\n)*pg-entrypoint: pg_rewind from pg-1 succeeded/,
     );
-    expect(monitor.samples).toBeGreaterThan(20);
-    expect(monitor.both).toEqual([]);
+  });
+
+  it("promotes pg-0 when the primary pg-1 crashes and Docker restarts it at once; pg-1 waits for the promotion and rejoins as a standby", async () => {
+    const restartsBefore = await restartCount(cluster.pg(1));
+    // SIGKILL of the postmaster inside the container: the container exits and the restart
+    // policy starts it again within a second, before pgpool has decided anything.
+    await crashAndRecover(1, async () => {
+      await docker([
+        "exec",
+        "-u",
+        "postgres",
+        cluster.pg(1),
+        "sh",
+        "-c",
+        'kill -KILL "$(head -n 1 "$PGDATA/postmaster.pid")"',
+      ]);
+    });
+    expect(await restartCount(cluster.pg(1))).toBe(restartsBefore + 1);
+    // Depending on how fast pgpool promoted pg-0, pg-1's entrypoint found it still a standby
+    // (case 5: wait) or already primary (case 4): either way it rewound and became a standby.
+    const logs = await cluster.logs(cluster.pg(1));
+    const lastRun = logs.slice(logs.lastIndexOf("pg-entrypoint: node pg-1"));
+    expect(lastRun).toMatch(
+      /(pg-entrypoint: case 5: [^\n]*\n(.*\n)*)?pg-entrypoint: case 4: [^\n]*\n(.*\n)*pg-entrypoint: pg_rewind from pg-0 succeeded/,
+    );
+    expect(lastRun).not.toContain("starting as primary");
   });
 });
+
+async function restartCount(container: string): Promise<number> {
+  return Number((await docker(["inspect", "-f", "{{.RestartCount}}", container])).trim());
+}
+
+/**
+ * Crashes the primary `failed` with `crash` while a bounded writer inserts through pgpool and a
+ * monitor polls both nodes, then checks: the other node is promoted within seconds, pgpool
+ * routes writes to it, no acknowledged write is lost (synchronous replication), the crashed
+ * node (started again by Docker or here) rejoins as a streaming standby and pgpool attaches it
+ * again, synchronous replication is back on, and at no sample were both nodes writable.
+ */
+async function crashAndRecover(failed: 0 | 1, crash: () => Promise<void>): Promise<void> {
+  const survivor = (1 - failed) as 0 | 1;
+  const names = { failed: `pg-${failed}`, survivor: `pg-${survivor}` };
+  expect(await isPrimary(failed)).toBe(true);
+  expect(await isPrimary(survivor)).toBe(false);
+
+  // Never two writable nodes, from before the crash until the crashed node has rejoined.
+  const monitor = { stop: false, both: [] as number[], samples: 0 };
+  const watching = (async () => {
+    while (!monitor.stop) {
+      const [a, b] = await Promise.all([isPrimary(0), isPrimary(1)]);
+      monitor.samples++;
+      if (a === true && b === true) monitor.both.push(Date.now());
+      await sleep(100);
+    }
+  })();
+
+  // A bounded writer through pgpool: one row per attempt, acknowledged rows remembered.
+  const writer = { stop: false, acknowledged: [] as { n: number; at: number }[], failures: 0 };
+  const [[maxBefore]] = await cluster.sql(
+    cluster.pg(failed),
+    "SELECT coalesce(max(n), 0) FROM writes",
+    "app",
+  );
+  const writing = (async () => {
+    const deadline = Date.now() + 120_000;
+    let client: Client | undefined;
+    for (let n = Number(maxBefore) + 1, i = 0; i < 20_000 && !writer.stop; n++, i++) {
+      if (Date.now() > deadline) break;
+      try {
+        client ??= await viaPgpool("app", "app");
+        await client.query("INSERT INTO writes (n) VALUES ($1)", [n]);
+        writer.acknowledged.push({ n, at: Date.now() });
+      } catch {
+        writer.failures++;
+        await client?.end().catch(() => {});
+        client = undefined;
+        await sleep(100);
+      }
+      await sleep(20);
+    }
+    await client?.end().catch(() => {});
+  })();
+
+  try {
+    await until("writes flowing", async () => writer.acknowledged.length >= 20, 20_000);
+
+    const killedAt = Date.now();
+    await crash();
+
+    const promotedAt = await until(
+      `${names.survivor} promoted`,
+      async () => ((await isPrimary(survivor)) ? Date.now() : undefined),
+      30_000,
+    );
+    const poolSwitchedAt = await until(
+      `pgpool routing to ${names.survivor} as primary`,
+      async () => {
+        const nodes = await poolNodes();
+        return nodes[survivor].role === "primary" && nodes[survivor].status === "up"
+          ? Date.now()
+          : undefined;
+      },
+      30_000,
+    );
+    await until(
+      "a write acknowledged after the switch",
+      async () => writer.acknowledged.some((w) => w.at > poolSwitchedAt) || undefined,
+      30_000,
+    );
+    // The interruption seen by a client: the longest gap between two acknowledged writes.
+    const acks = writer.acknowledged.map((w) => w.at);
+    const outage = Math.max(...acks.slice(1).map((at, i) => at - acks[i])) / 1000;
+    console.log(
+      `failover ${names.failed} -> ${names.survivor}: primary ${((promotedAt - killedAt) / 1000).toFixed(1)} s after the crash, ` +
+        `pgpool switched at ${((poolSwitchedAt - killedAt) / 1000).toFixed(1)} s, ` +
+        `writes through pgpool interrupted for ${outage.toFixed(1)} s (${writer.failures} failed attempts)`,
+    );
+    expect(promotedAt - killedAt).toBeLessThan(10_000);
+    expect(outage).toBeLessThan(15);
+
+    // The crashed node comes back (Docker's restart policy, or started here) and its
+    // entrypoint makes it a standby of the new primary.
+    const restartedAt = Date.now();
+    const state = (await docker(["inspect", "-f", "{{.State.Status}}", cluster.pg(failed)])).trim();
+    if (state !== "running" && state !== "restarting") await cluster.start(cluster.pg(failed));
+    await cluster.waitHealthy(cluster.pg(failed), 120_000);
+    const streamingAt = await until(
+      `${names.failed} streaming from ${names.survivor}`,
+      async () => {
+        const rows = await cluster.sql(
+          cluster.pg(survivor),
+          `SELECT state FROM pg_stat_replication WHERE application_name = 'pg_${failed}'`,
+        );
+        return rows[0]?.[0] === "streaming" ? Date.now() : undefined;
+      },
+      60_000,
+    );
+    const attachedAt = await until(
+      `pgpool re-attaching ${names.failed}`,
+      async () => {
+        const nodes = await poolNodes();
+        return nodes.every((x) => x.status === "up") ? Date.now() : undefined;
+      },
+      60_000,
+    );
+    console.log(
+      `rejoin of ${names.failed}: streaming from ${names.survivor} ${((streamingAt - restartedAt) / 1000).toFixed(1)} s after it was started, ` +
+        `up in pgpool after ${((attachedAt - restartedAt) / 1000).toFixed(1)} s`,
+    );
+    expect(await isPrimary(failed)).toBe(false);
+    const expected = [
+      { host: "pg-0", status: "up", role: "standby" },
+      { host: "pg-1", status: "up", role: "standby" },
+    ];
+    expected[survivor] = { ...expected[survivor], role: "primary" };
+    expect(await poolNodes()).toEqual(expected);
+
+    // Synchronous again now that a standby streams.
+    await until(
+      `synchronous_standby_names set again on ${names.survivor}`,
+      async () => {
+        const [[on]] = await cluster.sql(
+          cluster.pg(survivor),
+          "SELECT current_setting('synchronous_standby_names') = 'ANY 1 (pg_0, pg_1)'",
+        );
+        return on === "t" || undefined;
+      },
+      30_000,
+    );
+
+    // More writes on the new pair, then stop the writer.
+    const countNow = writer.acknowledged.length;
+    await until(
+      "writes on the new primary",
+      async () => writer.acknowledged.length >= countNow + 20,
+      20_000,
+    );
+    writer.stop = true;
+    await writing;
+
+    // Every acknowledged row is on the new primary, and on the rejoined standby.
+    for (const node of [survivor, failed]) {
+      const stored = new Set(
+        (await cluster.sql(cluster.pg(node), "SELECT n FROM writes", "app")).map(([n]) =>
+          Number(n),
+        ),
+      );
+      const lost = writer.acknowledged.filter((w) => !stored.has(w.n)).map((w) => w.n);
+      console.log(
+        `pg-${node}: ${writer.acknowledged.length} acknowledged writes, ${lost.length} missing`,
+      );
+      expect(lost).toEqual([]);
+    }
+    await cluster.waitHealthy(cluster.pgpool, 30_000);
+  } finally {
+    writer.stop = true;
+    monitor.stop = true;
+    await writing;
+    await watching;
+  }
+  console.log(
+    `two-primary monitor: ${monitor.samples} samples, ${monitor.both.length} with two primaries`,
+  );
+  expect(monitor.samples).toBeGreaterThan(20);
+  expect(monitor.both).toEqual([]);
+}
 
 /** `docker <args>` with `input` on stdin; stdout + stderr, or an error carrying both. */
 async function pipe(input: string, args: string[]): Promise<string> {
