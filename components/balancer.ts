@@ -1,3 +1,4 @@
+import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { containerArgs, TOKEN } from "./common";
@@ -32,6 +33,8 @@ export interface BalancerArgs {
 /** nginx in front of the app replicas, the only container with a host port (besides an opt-in pgpool port). */
 export class Balancer extends pulumi.ComponentResource {
   public readonly container: docker.Container;
+  /** Pushes config changes into the running nginx. */
+  public readonly config: command.local.Command;
 
   constructor(name: string, args: BalancerArgs, opts?: pulumi.ComponentResourceOptions) {
     super(`${TOKEN}:balancer:Balancer`, name, {}, opts);
@@ -40,12 +43,15 @@ export class Balancer extends pulumi.ComponentResource {
       upstreams: args.upstreams.map((host) => ({ host, port: args.upstreamPort })),
       listenPort: NGINX_PORT,
     };
+    const nginxConf = renderNginxConf(conf);
+    const upstreams = renderUpstreams(conf);
+    const containerName = `${args.prefix}-nginx`;
 
     this.container = new docker.Container(
       `${name}-nginx`,
       containerArgs({
         stack: args.stack,
-        name: `${args.prefix}-nginx`,
+        name: containerName,
         role: "nginx",
         node: "nginx",
         image: args.image,
@@ -61,9 +67,10 @@ export class Balancer extends pulumi.ComponentResource {
             protocol: "tcp",
           },
         ],
+        // The config it starts with; later changes arrive through `config` below.
         uploads: [
-          { file: "/etc/ha-stack/nginx.conf", content: renderNginxConf(conf) },
-          { file: "/etc/ha-stack/upstreams", content: renderUpstreams(conf) },
+          { file: "/etc/ha-stack/nginx.conf", content: nginxConf },
+          { file: "/etc/ha-stack/upstreams", content: upstreams },
         ],
       }),
       {
@@ -72,6 +79,27 @@ export class Balancer extends pulumi.ComponentResource {
         deleteBeforeReplace: true,
         // Traffic goes only to replicas that are already healthy.
         dependsOn: args.apps,
+        // uploads force a new container in the docker provider; a scale or algorithm change
+        // must not take the site down, so the config is pushed into the running one instead.
+        ignoreChanges: ["uploads"],
+      },
+    );
+
+    // Writes the current config into the running nginx and waits until nginx serves exactly
+    // these upstreams (its entrypoint reloads in place). Runs again when the config changes or
+    // nginx is replaced (a replaced container starts from the uploads kept in state).
+    this.config = new command.local.Command(
+      `${name}-nginx-config`,
+      {
+        create: "bash scripts/nginx-push-config.sh",
+        environment: { CONTAINER: containerName, NGINX_CONF: nginxConf, UPSTREAMS: upstreams },
+        triggers: [this.container.id, nginxConf, upstreams],
+      },
+      {
+        parent: this,
+        // After every replica is healthy (new ones get traffic only then) and before removed
+        // replicas are deleted (Pulumi deletes last), so they are drained before they stop.
+        dependsOn: [this.container, ...args.apps],
       },
     );
 

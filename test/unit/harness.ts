@@ -25,6 +25,7 @@ export interface Registration {
   readonly dependencies: string[];
   readonly deleteBeforeReplace: boolean;
   readonly retainOnDelete: boolean;
+  readonly ignoreChanges: string[];
 }
 
 export interface ProgramRun {
@@ -64,6 +65,7 @@ class RecordingMonitor extends MockMonitor {
       dependencies: req.getDependenciesList(),
       deleteBeforeReplace: req.getDeletebeforereplace(),
       retainOnDelete: req.getRetainondelete(),
+      ignoreChanges: req.getIgnorechangesList(),
     });
     return super.registerResource(req, callback);
   }
@@ -178,6 +180,7 @@ export const NETWORK = "docker:index/network:Network";
 export const VOLUME = "docker:index/volume:Volume";
 export const IMAGE = "docker:index/image:Image";
 export const PASSWORD = "random:index/randomPassword:RandomPassword";
+export const COMMAND = "command:local:Command";
 
 /** The container registration whose physical name is `${prefix}-${node}`. */
 export function container(run: ProgramRun, node: string): Registration {
@@ -186,11 +189,12 @@ export function container(run: ProgramRun, node: string): Registration {
   return found;
 }
 
-/** Hostnames of the containers a container depends on (directly). */
-export function dependsOnNodes(run: ProgramRun, node: string): string[] {
+/** Hostnames of the containers a resource depends on (directly); a container by hostname. */
+export function dependsOnNodes(run: ProgramRun, node: string | Registration): string[] {
   const byUrn = new Map(run.registrations.map((r) => [r.urn, r]));
-  return container(run, node)
-    .dependencies.map((urn) => byUrn.get(urn))
+  const from = typeof node === "string" ? container(run, node) : node;
+  return from.dependencies
+    .map((urn) => byUrn.get(urn))
     .filter((r): r is Registration => r !== undefined && r.type === CONTAINER)
     .map((r) => r.inputs.hostname as string)
     .sort();

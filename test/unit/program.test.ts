@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import {
+  COMMAND,
   CONTAINER,
   container,
   dependsOnNodes,
@@ -44,6 +45,8 @@ describe.each([1, 3, 32])("with replicas = %i", (replicas) => {
     }
     expect(dependsOnNodes(run, "nginx")).toEqual(apps(replicas).sort());
     expect(dependsOnNodes(run, "collector")).toEqual(["app-0", "pgpool"]);
+    const [push] = ofType(run, COMMAND);
+    expect(dependsOnNodes(run, push)).toEqual([...apps(replicas), "nginx"].sort());
   });
 });
 
@@ -237,6 +240,26 @@ describe("app tier", () => {
     ).toEqual(apps(5));
     const conf = uploads.find((u) => u.file === "/etc/ha-stack/nginx.conf")!.content;
     expect(conf).toMatch(/^\s*ip_hash;/m);
+  });
+});
+
+describe("nginx config changes", () => {
+  it("reach the running nginx instead of replacing it", async () => {
+    const run = await runProgram({ replicas: "3", lbAlgorithm: "least_conn" });
+    expect(container(run, "nginx").ignoreChanges).toEqual(["uploads"]);
+    const commands = ofType(run, COMMAND);
+    expect(commands).toHaveLength(1);
+    const [push] = commands;
+    expect(push.inputs.create).toBe("bash scripts/nginx-push-config.sh");
+    expect(push.inputs.environment.CONTAINER).toBe("ha-stack-unit-nginx");
+    expect(push.inputs.environment.NGINX_CONF).toMatch(/^\s*least_conn;/m);
+    expect(push.inputs.environment.UPSTREAMS.trim().split("\n")).toHaveLength(3);
+    // Rerun whenever the config or the container changes.
+    expect(push.inputs.triggers).toEqual([
+      "lb-nginx-id",
+      push.inputs.environment.NGINX_CONF,
+      push.inputs.environment.UPSTREAMS,
+    ]);
   });
 });
 
