@@ -1,11 +1,13 @@
 // The e2e test engine against a real Docker engine, with the small fixture program in
 // test/e2e/fixtures/basic: create, keep, replace, remove, Docker's own errors, `wait`, down.
 // One stack per run (`hs-eng-<pid>`); every object it makes is removed afterwards.
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { Writable } from "node:stream";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { down, EngineError, stackState, up, type UpResult } from "./engine/engine";
+import { statePath } from "./engine/state";
 
 const docker = new Docker();
 const programDir = path.resolve(__dirname, "fixtures/basic");
@@ -86,16 +88,10 @@ async function removeEverything(): Promise<void> {
       .remove({ force: true })
       .catch(() => undefined);
   }
-  for (const n of networks)
-    await docker
-      .getNetwork(n)
-      .remove()
-      .catch(() => undefined);
-  for (const v of volumes)
-    await docker
-      .getVolume(v)
-      .remove()
-      .catch(() => undefined);
+  const ignoreGone = (): undefined => undefined;
+  for (const n of networks) await docker.getNetwork(n).remove().catch(ignoreGone);
+  for (const v of volumes) await docker.getVolume(v).remove().catch(ignoreGone);
+  fs.rmSync(statePath(programDir, stack), { force: true });
 }
 
 describe("e2e test engine", () => {
