@@ -93,6 +93,9 @@ export function containerArgs(spec: ContainerSpec): docker.ContainerArgs {
     wait: true,
     waitTimeout: 300,
     stopTimeout: spec.stopTimeoutSeconds ?? 10,
+    // On delete or replace the provider removes the container with SIGKILL unless given a grace
+    // period: stop it gracefully first (drain requests, checkpoint PostgreSQL).
+    destroyGraceSeconds: spec.stopTimeoutSeconds ?? 10,
     networksAdvanced: spec.networks.map((n) => ({ name: n.name, aliases: n.aliases })),
     ports: spec.ports,
     volumes: spec.volumes,

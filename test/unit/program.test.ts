@@ -65,6 +65,8 @@ describe("every container", () => {
       expect(c.inputs.restart, node).toBe("unless-stopped");
       expect(c.inputs.memory, node).toBeGreaterThan(0);
       expect(c.inputs.init, node).toBe(true);
+      // Deletes and replaces stop gracefully (the provider would SIGKILL otherwise).
+      expect(c.inputs.destroyGraceSeconds, node).toBe(c.inputs.stopTimeout);
       expect(["postgres", "app", "www-data"], node).toContain(c.inputs.user);
       expect(c.inputs.labels, node).toEqual(
         expect.arrayContaining([
