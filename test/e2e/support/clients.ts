@@ -31,7 +31,8 @@ export async function clientNetworks(
     });
     await network.connect({ Container: nginxContainer });
     const info = await network.inspect();
-    const gateway = info.IPAM.Config[0].Gateway as string;
+    const gateway = info.IPAM?.Config?.[0]?.Gateway;
+    if (gateway === undefined) throw new Error(`network ${name} has no gateway address`);
     const nginx = Object.values(info.Containers as Record<string, { IPv4Address: string }>)[0];
     clients.push({ network: name, address: gateway, target: nginx.IPv4Address.split("/")[0] });
   }
