@@ -282,6 +282,61 @@ describe("postgres and pgpool images", () => {
     );
     expect(lastRun).not.toContain("starting as primary");
   });
+
+  it("keeps taking writes when the standby pg-1 crashes (synchronous replication is released), and pg-1 streams again when restarted", async () => {
+    expect(await isPrimary(0)).toBe(true);
+    const [[maxBefore]] = await cluster.sql(cluster.pg(0), "SELECT max(n) FROM writes", "app");
+    let n = Number(maxBefore);
+    const crashedAt = Date.now();
+    await docker(["kill", "--signal", "KILL", cluster.pg(1)]);
+    // Commits wait for a standby until pgpool detaches pg-1 and its failover script clears
+    // synchronous_standby_names on the primary; then they go through alone.
+    const writableAt = await until(
+      "a write acknowledged without a standby",
+      async () => {
+        const client = await viaPgpool("app", "app");
+        try {
+          await client.query("INSERT INTO writes (n) VALUES ($1)", [++n]);
+          return Date.now();
+        } finally {
+          await client.end().catch(() => {});
+        }
+      },
+      30_000,
+    );
+    console.log(
+      `standby crash: writes resumed ${((writableAt - crashedAt) / 1000).toFixed(1)} s after it`,
+    );
+    expect(writableAt - crashedAt).toBeLessThan(15_000);
+    expect((await poolNodes())[1].status).toBe("down");
+
+    // Restarted, pg-1 is a standby again (case 3) and synchronous replication comes back.
+    await cluster.start(cluster.pg(1));
+    await cluster.waitHealthy(cluster.pg(1), 120_000);
+    expect(await isPrimary(1)).toBe(false);
+    await until(
+      "pg-1 up in pgpool and synchronous again",
+      async () => {
+        const nodes = await poolNodes();
+        const [[names]] = await cluster.sql(
+          cluster.pg(0),
+          "SELECT current_setting('synchronous_standby_names') = 'ANY 1 (pg_0, pg_1)'",
+        );
+        return (nodes.every((x) => x.status === "up") && names === "t") || undefined;
+      },
+      60_000,
+    );
+    const logs = await cluster.logs(cluster.pg(1));
+    expect(logs.slice(logs.lastIndexOf("pg-entrypoint: node pg-1"))).toContain(
+      "pg-entrypoint: case 3: data directory of a standby: starting as standby again",
+    );
+    const [[onStandby]] = await cluster.sql(
+      cluster.pg(1),
+      `SELECT count(*) FROM writes WHERE n = ${n}`,
+      "app",
+    );
+    expect(onStandby).toBe("1");
+  });
 });
 
 async function restartCount(container: string): Promise<number> {
