@@ -246,6 +246,30 @@ describe("postgres and pgpool images", () => {
     }
   });
 
+  it("carries what the app relies on: LISTEN/NOTIFY to idle clients, stable-function reads on the standby", async () => {
+    const listener = await viaPgpool("app", "app");
+    const sender = await viaPgpool("app", "app");
+    try {
+      const received = new Promise<string | undefined>((resolve) => {
+        listener.on("notification", (m) => resolve(m.payload));
+        setTimeout(() => resolve(undefined), 10_000);
+      });
+      await listener.query("LISTEN chat");
+      await sleep(500); // the listener is idle when the notification arrives
+      await sender.query("SELECT pg_notify('chat', 'hello from another session')");
+      expect(await received).toBe("hello from another session");
+      const where = await sender.query(
+        "SELECT host(inet_server_addr()) AS address, current_setting('in_hot_standby') AS standby",
+      );
+      expect(where.rows).toEqual([
+        { address: await cluster.address(cluster.pg(1)), standby: "on" },
+      ]);
+    } finally {
+      await listener.end().catch(() => {});
+      await sender.end().catch(() => {});
+    }
+  });
+
   it("promotes pg-1 within seconds when the primary pg-0 crashes and stays down, losing no acknowledged write; pg-0 started again rejoins as a standby", async () => {
     // `docker kill` of the container: Docker's restart policy leaves it down (a manual kill),
     // like a node lost until the next `pulumi up` starts it again.
