@@ -361,7 +361,60 @@ describe("postgres and pgpool images", () => {
     );
     expect(onStandby).toBe("1");
   });
+
+  it("comes back from a full stop with retained volumes (cases 6 and 3), and a primary restarted without pgpool waits, then stays primary (case 5)", async () => {
+    expect(await isPrimary(0)).toBe(true);
+    const [[rows]] = await cluster.sql(cluster.pg(0), "SELECT count(*) FROM writes", "app");
+    // Like `pulumi destroy` with retainData, then `pulumi up`: stopped, then started in the
+    // program's order, each healthy before the next.
+    for (const c of [cluster.pgpool, cluster.pg(1), cluster.pg(0)]) await docker(["stop", c]);
+    for (const c of [cluster.pg(0), cluster.pg(1), cluster.pgpool]) {
+      await cluster.start(c);
+      await cluster.waitHealthy(c, 120_000);
+    }
+    expect(await isPrimary(0)).toBe(true);
+    expect(await isPrimary(1)).toBe(false);
+    expect(lastRun(await cluster.logs(cluster.pg(0)), "pg-0")).toContain(
+      "pg-entrypoint: case 6: this node was primary and pg-1 is unreachable",
+    );
+    expect(lastRun(await cluster.logs(cluster.pg(1)), "pg-1")).toContain("pg-entrypoint: case 3:");
+    await until(
+      "both up in pgpool",
+      async () => (await poolNodes()).every((x) => x.status === "up") || undefined,
+      30_000,
+    );
+    expect(await cluster.sql(cluster.pg(1), "SELECT count(*) FROM writes", "app")).toEqual([
+      [rows],
+    ]);
+
+    // Without pgpool nobody promotes pg-1: a restarted pg-0 finds it a standby, waits
+    // PG_FENCE_WAIT_SECONDS, and starts as primary again; pg-1 follows it.
+    await docker(["stop", cluster.pgpool]);
+    await docker(["stop", cluster.pg(0)]);
+    await cluster.start(cluster.pg(0));
+    await cluster.waitHealthy(cluster.pg(0), 120_000);
+    expect(await isPrimary(0)).toBe(true);
+    expect(await isPrimary(1)).toBe(false);
+    expect(lastRun(await cluster.logs(cluster.pg(0)), "pg-0")).toContain(
+      "pg-entrypoint: case 5: pg-1 is still not primary after 10 s: starting as primary",
+    );
+    await until(
+      "pg-1 streaming from pg-0 again",
+      async () => {
+        const r = await cluster.sql(cluster.pg(0), "SELECT state FROM pg_stat_replication");
+        return r[0]?.[0] === "streaming" || undefined;
+      },
+      30_000,
+    );
+    await cluster.start(cluster.pgpool);
+    await cluster.waitHealthy(cluster.pgpool, 60_000);
+  });
 });
+
+/** The log lines of the container's latest start. */
+function lastRun(logs: string, node: string): string {
+  return logs.slice(logs.lastIndexOf(`pg-entrypoint: node ${node},`));
+}
 
 async function restartCount(container: string): Promise<number> {
   return Number((await docker(["inspect", "-f", "{{.RestartCount}}", container])).trim());
