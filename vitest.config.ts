@@ -30,7 +30,8 @@ export default defineConfig({
           pool: "forks",
           // One Docker engine: files run one after another, in one process.
           poolOptions: { forks: { singleFork: true } },
-          testTimeout: 300_000,
+          // A first `up` builds every image; a later one may wait out a container's waitTimeout.
+          testTimeout: 900_000,
           hookTimeout: 1_200_000,
         },
       },
