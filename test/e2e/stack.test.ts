@@ -175,10 +175,16 @@ describe("chat", () => {
     });
     return socket;
   };
-  const next = (socket: Socket) =>
-    new Promise<{ text: string; hostname: string }>((resolve) =>
-      socket.once("chat message", resolve),
-    );
+  /** The next chat message with this text that reaches the socket. */
+  const next = (socket: Socket, text: string) =>
+    new Promise<{ text: string; hostname: string }>((resolve) => {
+      const listener = (message: { text: string; hostname: string }) => {
+        if (message.text !== text) return;
+        socket.off("chat message", listener);
+        resolve(message);
+      };
+      socket.on("chat message", listener);
+    });
 
   it("carries a message sent on one replica to a client on another, both ways", async () => {
     const [a, b] = [await join("app-1"), await join("app-2")];
