@@ -44,6 +44,7 @@ const app = new AppTier("app", {
   appPassword: secrets.passwords.app,
   pgpool: database.pgpool,
   replicas: config.replicas,
+  rolloutBatch: config.rolloutBatch,
 });
 
 new Balancer("lb", {

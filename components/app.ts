@@ -25,6 +25,11 @@ export interface AppTierArgs {
   readonly pgpool: docker.Container;
   /** Number of app containers, 1–32; app-0 is the migration leader. @default 3 */
   readonly replicas?: number;
+  /**
+   * Followers replaced (or created) at the same time: follower i waits for follower
+   * i − rolloutBatch, so at most this many are out of service during a rolling update. @default 1
+   */
+  readonly rolloutBatch?: number;
 }
 
 /** The environment every container of the app image shares (replicas and the collector). */
@@ -52,6 +57,10 @@ export class AppTier extends pulumi.ComponentResource {
   constructor(name: string, args: AppTierArgs, opts?: pulumi.ComponentResourceOptions) {
     super(`${TOKEN}:app:AppTier`, name, {}, opts);
     const replicas = args.replicas ?? 3;
+    const batch = args.rolloutBatch ?? 1;
+    if (!Number.isInteger(batch) || batch < 1) {
+      throw new Error(`AppTier rolloutBatch is ${batch}; allowed: a whole number of at least 1`);
+    }
 
     this.containers = [];
     this.nodes = [];
@@ -89,8 +98,10 @@ export class AppTier extends pulumi.ComponentResource {
           // Fixed container name.
           deleteBeforeReplace: true,
           // The leader needs pgpool with a writable primary to migrate; followers need the
-          // leader's migrations before they can be ready.
-          dependsOn: leader ? [args.pgpool] : [this.containers[0]],
+          // leader's migrations before they can be ready, and each waits for the follower one
+          // batch before it, so a new image rolls out `batch` followers at a time, each healthy
+          // (wait: true) before the next goes.
+          dependsOn: leader ? [args.pgpool] : [this.containers[Math.max(0, index - batch)]],
         },
       );
       this.containers.push(container);

@@ -22,6 +22,7 @@ export const DEFAULTS = {
   synchronousReplication: false,
   retainData: true,
   collectorIntervalSeconds: 15,
+  rolloutBatch: 1,
 } as const;
 
 /** The validated configuration of one stack. Built once, frozen, handed to every component. */
@@ -48,6 +49,11 @@ export interface StackConfig {
   readonly retainData: boolean;
   /** Seconds between host-metric samples; 0 = no collector container. @default 15 */
   readonly collectorIntervalSeconds: number;
+  /**
+   * Followers replaced at a time when the app image changes (also how many are created at
+   * once); each batch is healthy before the next starts. 1–32, @default 1
+   */
+  readonly rolloutBatch: number;
 }
 
 /** Raw values as the CLI hands them over: strings (or already-typed values from tests). */
@@ -63,6 +69,7 @@ const KNOWN_KEYS = [
   "synchronousReplication",
   "retainData",
   "collectorIntervalSeconds",
+  "rolloutBatch",
 ] as const;
 
 // Docker's reference grammar, simplified: [registry[:port]/]path[:tag][@digest], lower-case path.
@@ -174,6 +181,14 @@ export function parseConfig(raw: RawConfig, stack: string): StackConfig {
     0,
     3600,
   )!;
+  const rolloutBatch = integer(
+    errors,
+    raw,
+    "rolloutBatch",
+    DEFAULTS.rolloutBatch,
+    1,
+    MAX_REPLICAS,
+  )!;
 
   if (errors.messages.length > 0) {
     throw new Error(`Invalid ha-stack configuration:\n  ${errors.messages.join("\n  ")}`);
@@ -191,6 +206,7 @@ export function parseConfig(raw: RawConfig, stack: string): StackConfig {
     synchronousReplication,
     retainData,
     collectorIntervalSeconds,
+    rolloutBatch,
   });
 }
 

@@ -21,6 +21,7 @@ describe("parseConfig", () => {
       synchronousReplication: false,
       retainData: true,
       collectorIntervalSeconds: 15,
+      rolloutBatch: 1,
     });
   });
 
@@ -40,6 +41,7 @@ describe("parseConfig", () => {
         synchronousReplication: "true",
         retainData: "false",
         collectorIntervalSeconds: "0",
+        rolloutBatch: "32",
       },
       "staging",
     );
@@ -51,6 +53,7 @@ describe("parseConfig", () => {
       synchronousReplication: true,
       retainData: false,
       collectorIntervalSeconds: 0,
+      rolloutBatch: 32,
       prefix: "ha-stack-staging",
     });
   });
@@ -102,10 +105,13 @@ describe("parseConfig", () => {
       "-5",
       `ha-stack:collectorIntervalSeconds is "-5"; allowed: a whole number from 0 to 3600`,
     ],
+    ["rolloutBatch", "0", `ha-stack:rolloutBatch is "0"; allowed: a whole number from 1 to 32`],
+    ["rolloutBatch", "33", `ha-stack:rolloutBatch is "33"; allowed: a whole number from 1 to 32`],
+    ["rolloutBatch", "all", `ha-stack:rolloutBatch is "all"; allowed: a whole number from 1 to 32`],
     [
       "replica",
       "5",
-      `ha-stack:replica is "5"; not a known key; known keys: replicas, lbAlgorithm, httpPort, listenAddress, pgpoolPort, baseImage, synchronousReplication, retainData, collectorIntervalSeconds`,
+      `ha-stack:replica is "5"; not a known key; known keys: replicas, lbAlgorithm, httpPort, listenAddress, pgpoolPort, baseImage, synchronousReplication, retainData, collectorIntervalSeconds, rolloutBatch`,
     ],
   ])("rejects %s = %s naming key, value and what is allowed", (key, value, message) => {
     expect(bad({ [key]: value })).toThrow(`Invalid ha-stack configuration:\n  ${message}`);

@@ -40,13 +40,50 @@ describe.each([1, 3, 32])("with replicas = %i", (replicas) => {
     expect(dependsOnNodes(run, "pg-1")).toEqual(["pg-0"]);
     expect(dependsOnNodes(run, "pgpool")).toEqual(["pg-0", "pg-1"]);
     expect(dependsOnNodes(run, "app-0")).toEqual(["pgpool"]);
-    for (const follower of apps(replicas).slice(1)) {
-      expect(dependsOnNodes(run, follower)).toEqual(["app-0"]);
+    // rolloutBatch 1 (the default): each follower waits for the one before it.
+    for (let i = 1; i < replicas; i++) {
+      expect(dependsOnNodes(run, `app-${i}`)).toEqual([`app-${i - 1}`]);
     }
     expect(dependsOnNodes(run, "nginx")).toEqual(apps(replicas).sort());
     expect(dependsOnNodes(run, "collector")).toEqual(["app-0", "pgpool"]);
     const [push] = ofType(run, COMMAND);
     expect(dependsOnNodes(run, push)).toEqual([...apps(replicas), "nginx"].sort());
+  });
+});
+
+describe("rolloutBatch", () => {
+  beforeEach(() => vi.resetModules());
+
+  it("lets followers wait for the follower one batch before them, the first batch for the leader", async () => {
+    const run = await runProgram({ replicas: "6", rolloutBatch: "2" });
+    const waitsFor = Object.fromEntries(
+      apps(6)
+        .slice(1)
+        .map((node) => [node, dependsOnNodes(run, node)]),
+    );
+    expect(waitsFor).toEqual({
+      "app-1": ["app-0"],
+      "app-2": ["app-0"],
+      "app-3": ["app-1"],
+      "app-4": ["app-2"],
+      "app-5": ["app-3"],
+    });
+  });
+
+  it("makes every follower wait only for the leader when the batch covers them all", async () => {
+    const run = await runProgram({ replicas: "4", rolloutBatch: "32" });
+    for (const follower of apps(4).slice(1)) {
+      expect(dependsOnNodes(run, follower)).toEqual(["app-0"]);
+    }
+  });
+
+  it("does not change what the containers run, only their order", async () => {
+    const one = await runProgram({ replicas: "3", rolloutBatch: "1" });
+    vi.resetModules();
+    const three = await runProgram({ replicas: "3", rolloutBatch: "3" });
+    for (const node of apps(3)) {
+      expect(container(three, node).inputs).toEqual(container(one, node).inputs);
+    }
   });
 });
 
