@@ -111,5 +111,7 @@ export async function waitFor<T>(
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${String(lastError ?? "")}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}: ${String(lastError ?? "")}`,
+  );
 }

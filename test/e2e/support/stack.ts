@@ -86,7 +86,11 @@ export class LoadLoop {
     const failures: string[] = [];
     const successes: { atMs: number; value: unknown }[] = [];
     let sent = 0;
-    while (!this.stopped && sent < opts.maxRequests && Date.now() - start < opts.maxSeconds * 1000) {
+    while (
+      !this.stopped &&
+      sent < opts.maxRequests &&
+      Date.now() - start < opts.maxSeconds * 1000
+    ) {
       sent++;
       inFlight.push(
         request().then(
