@@ -1,0 +1,122 @@
+// How long scaling and rolling updates take through the test engine, and how many requests fail
+// meanwhile (target: none), with steady load through nginx. Runs its own stack `scale` on
+// 127.0.0.1:18130 from a temporary copy of the program (do not run it together with
+// test/e2e/scale.test.ts, which uses the same stack). Needs the Docker engine and the base image.
+//   npx tsx bench/scale.ts
+import { docker } from "../test/e2e/support/docker";
+import {
+  addMigration,
+  copyProgram,
+  infoLoad,
+  latency,
+  removeProgramCopy,
+  UpstreamWatch,
+} from "../test/e2e/support/rollout";
+import { downStack, upStack, type Stack } from "../test/e2e/support/stack";
+import { report, type Figure } from "./report";
+
+const STACK = "scale";
+const RATE = 20;
+const CONFIG = {
+  httpPort: "18130",
+  collectorIntervalSeconds: "0",
+  lbAlgorithm: "round_robin",
+  rolloutBatch: "1",
+};
+
+async function main(): Promise<void> {
+  const programDir = copyProgram();
+  const figures: Figure[] = [];
+  let stack: Stack | undefined;
+  let migrations = 0;
+
+  /** One `up` under load: its duration, failed requests and latency go into the figures. */
+  const measure = async (name: string, replicas: number, note: string, newImage = false) => {
+    if (newImage) {
+      migrations++;
+      addMigration(
+        programDir,
+        `19000000000${String(migrations).padStart(2, "0")}_bench-rollout`,
+        `CREATE TABLE bench_rollout_${migrations} (id integer PRIMARY KEY);`,
+      );
+    }
+    const load = infoLoad(stack!.url, RATE);
+    const watch = new UpstreamWatch(STACK, stack!.container("nginx"));
+    const start = Date.now();
+    let error: unknown;
+    try {
+      stack = await upStack(STACK, { ...CONFIG, replicas: String(replicas) }, programDir);
+    } catch (e) {
+      error = e;
+    }
+    const seconds = (Date.now() - start) / 1000;
+    await new Promise((r) => setTimeout(r, 2_000));
+    const result = await load.stop();
+    const { violations } = await watch.stop();
+    if (error !== undefined) throw error;
+    const ms = latency(result);
+    figures.push({
+      name,
+      value: `${seconds.toFixed(1)} s`,
+      note,
+    });
+    figures.push({
+      name: `${name}: failed requests`,
+      value: `${result.failed} of ${result.sent}`,
+      note:
+        `${RATE} req/s through nginx; latency p50 ${ms.p50} ms, p99 ${ms.p99} ms, max ${ms.max} ms` +
+        (violations.length > 0
+          ? `; ${violations.length} samples with nginx naming a replica not healthy`
+          : ""),
+    });
+    console.log(`${name}: ${seconds.toFixed(1)} s, ${result.failed}/${result.sent} failed`);
+    for (const f of result.failures.slice(0, 10)) console.log(`  ${f}`);
+  };
+
+  try {
+    const start = Date.now();
+    stack = await upStack(STACK, { ...CONFIG, replicas: "3" }, programDir);
+    figures.push({
+      name: "first up, 3 replicas",
+      value: `${((Date.now() - start) / 1000).toFixed(1)} s`,
+      note: "images already built; followers created one at a time (rolloutBatch 1)",
+    });
+    await measure("scale 3 → 5", 5, "two replicas created, each healthy, then nginx told in place");
+    await measure("scale 5 → 2", 2, "nginx told first, then three replicas stopped (15 s grace)");
+    await measure("scale 2 → 3", 3, "one replica created");
+    await measure(
+      "rolling update, 3 replicas",
+      3,
+      "new app image with one migration: leader replaced and migrates, then 2 followers one at a time",
+      true,
+    );
+    await measure("scale 3 → 10", 10, "seven replicas created one at a time");
+    await measure(
+      "rolling update, 10 replicas",
+      10,
+      "new app image with one migration: leader, then 9 followers one at a time",
+      true,
+    );
+  } finally {
+    await downStack(STACK, programDir).catch((e: unknown) => console.error(e));
+    const volumes = await docker.listVolumes({ filters: { label: [`ha-stack.stack=${STACK}`] } });
+    for (const v of volumes.Volumes) await docker.getVolume(v.Name).remove();
+    removeProgramCopy(programDir);
+  }
+
+  report(
+    "Scaling and rolling updates",
+    "npx tsx bench/scale.ts",
+    figures,
+    "Each figure is one `up` through the test engine (test/e2e/engine) on the real Docker engine, " +
+      "timed from start to return, while a client sends GET /api/info through nginx at a steady " +
+      "rate on a new connection each; a request fails on a network error, a status other than 200, " +
+      "or a replica reporting its schema behind its image. The real `pulumi up` adds its own " +
+      "start-up, diff and plugin time.",
+  );
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
