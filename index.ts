@@ -3,7 +3,7 @@
 import { AppTier, APP_PORT } from "./components/app";
 import { Balancer } from "./components/balancer";
 import { Collector } from "./components/collector";
-import { readConfig } from "./components/config";
+import { MAX_REPLICAS, readConfig } from "./components/config";
 import { Database, PGPOOL_PORT } from "./components/database";
 import { Images } from "./components/images";
 import { Networks } from "./components/network";
@@ -28,7 +28,9 @@ const database = new Database("db", {
   backendNetwork: networks.backend.name,
   dbaccessNetwork: networks.dbaccess?.name,
   passwords: secrets.passwords,
-  replicas: config.replicas,
+  // Sized for the most replicas the stack allows, not the current count: pgpool's children and
+  // PostgreSQL's max_connections need a restart to change, and scaling must not restart them.
+  replicas: MAX_REPLICAS,
   synchronousReplication: config.synchronousReplication,
   retainData: config.retainData,
   pgpoolPort: config.pgpoolPort,

@@ -51,6 +51,19 @@ describe.each([1, 3, 32])("with replicas = %i", (replicas) => {
   });
 });
 
+describe("scaling", () => {
+  beforeEach(() => vi.resetModules());
+
+  it("leaves the database tier untouched when replicas changes (sized for the bound)", async () => {
+    const one = await runProgram({ replicas: "1" });
+    vi.resetModules();
+    const many = await runProgram({ replicas: "32" });
+    for (const node of ["pg-0", "pg-1", "pgpool"]) {
+      expect(container(many, node).inputs, node).toEqual(container(one, node).inputs);
+    }
+  });
+});
+
 describe("rolloutBatch", () => {
   beforeEach(() => vi.resetModules());
 
