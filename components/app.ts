@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { containerArgs, TOKEN } from "./common";
+import { containerArgs, TOKEN, type StackArgs } from "./common";
 import { PGPOOL_PORT } from "./database";
 import { secretFile } from "./secrets";
 
@@ -8,11 +8,7 @@ import { secretFile } from "./secrets";
 export const APP_PORT = 3000;
 const APP_MEMORY_MB = 256;
 
-export interface AppTierArgs {
-  /** Stack name, for labels. */
-  readonly stack: string;
-  /** Prefix of every Docker object name, e.g. `ha-stack-dev`. */
-  readonly prefix: string;
+export interface AppTierArgs extends StackArgs {
   /** `name:tag` of the app image. */
   readonly image: pulumi.Input<string>;
   /** Network nginx reaches the replicas on. */

@@ -1,17 +1,13 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { containerArgs, TOKEN } from "./common";
+import { containerArgs, TOKEN, type StackArgs } from "./common";
 import { renderNginxConf, renderUpstreams, type LbAlgorithm } from "./render/nginx";
 
 /** Port nginx listens on inside its container (non-root, so above 1024). */
 export const NGINX_PORT = 8080;
 
-export interface BalancerArgs {
-  /** Stack name, for labels. */
-  readonly stack: string;
-  /** Prefix of every Docker object name, e.g. `ha-stack-dev`. */
-  readonly prefix: string;
+export interface BalancerArgs extends StackArgs {
   /** `name:tag` of the nginx image. */
   readonly image: pulumi.Input<string>;
   /** Network nginx shares with the app replicas. */

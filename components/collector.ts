@@ -1,14 +1,10 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { databaseEnv } from "./app";
-import { containerArgs, TOKEN } from "./common";
+import { containerArgs, TOKEN, type StackArgs } from "./common";
 import { secretFile } from "./secrets";
 
-export interface CollectorArgs {
-  /** Stack name, for labels. */
-  readonly stack: string;
-  /** Prefix of every Docker object name, e.g. `ha-stack-dev`. */
-  readonly prefix: string;
+export interface CollectorArgs extends StackArgs {
   /** `name:tag` of the app image (the collector is the same image with another command). */
   readonly image: pulumi.Input<string>;
   /** Network the collector reaches pgpool on. */

@@ -23,6 +23,14 @@ export function labels(stack: string, role: Role, node?: string): Label[] {
   return result;
 }
 
+/** What every component of a stack is told: which stack, and the prefix of its Docker names. */
+export interface StackArgs {
+  /** Stack name, for the `ha-stack.stack` label. */
+  readonly stack: string;
+  /** Prefix of every Docker object name, e.g. `ha-stack-dev`. */
+  readonly prefix: string;
+}
+
 /** A network a container joins, with the short names it answers to there. */
 export interface Attachment {
   readonly name: pulumi.Input<string>;

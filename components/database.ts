@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { containerArgs, labels, TOKEN, type Upload } from "./common";
+import { containerArgs, labels, TOKEN, type Upload, type StackArgs } from "./common";
 import { renderPgHba, renderPostgresqlConf } from "./render/postgres";
 import { renderPgpoolConf, renderPoolHba } from "./render/pgpool";
 import { secretFile, type PasswordName } from "./secrets";
@@ -16,11 +16,7 @@ const POSTGRES_MEMORY_MB = 512;
 /** Seconds a restarted former primary waits for pgpool to decide before it trusts itself. */
 const FENCE_WAIT_SECONDS = 10;
 
-export interface DatabaseArgs {
-  /** Stack name, for labels. */
-  readonly stack: string;
-  /** Prefix of every Docker object name, e.g. `ha-stack-dev`. */
-  readonly prefix: string;
+export interface DatabaseArgs extends StackArgs {
   /** `name:tag` of the postgres image. */
   readonly postgresImage: pulumi.Input<string>;
   /** `name:tag` of the pgpool image. */

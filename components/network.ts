@@ -1,12 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { labels, TOKEN } from "./common";
+import { labels, TOKEN, type StackArgs } from "./common";
 
-export interface NetworksArgs {
-  /** Stack name, for labels. */
-  readonly stack: string;
-  /** Prefix of every network name, e.g. `ha-stack-dev`. */
-  readonly prefix: string;
+export interface NetworksArgs extends StackArgs {
   /** Also make the `dbaccess` network through which pgpool publishes its host port. @default false */
   readonly publishPgpool?: boolean;
 }
