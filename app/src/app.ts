@@ -18,7 +18,7 @@ import {
 } from "./db.js";
 import { parseUserId } from "./id.js";
 import { schemaStatus } from "./migrate.js";
-import { PAGE_CSS, PAGE_JS, renderPage, type PageData } from "./page.js";
+import { FAVICON_SVG, PAGE_CSS, PAGE_JS, renderPage, type PageData } from "./page.js";
 
 export type { FastifyInstance };
 
@@ -229,6 +229,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.get("/assets/app.css", async (_request, reply) =>
     reply.type("text/css; charset=utf-8").header("cache-control", "max-age=300").send(PAGE_CSS),
+  );
+  app.get("/assets/favicon.svg", async (_request, reply) =>
+    reply.type("image/svg+xml").header("cache-control", "max-age=86400").send(FAVICON_SVG),
   );
   app.get("/assets/app.js", async (_request, reply) =>
     reply

@@ -6,6 +6,8 @@ import { Server } from "socket.io";
 import { errorSummary, type Logger } from "./db.js";
 
 export const CHAT_EVENT = "chat message";
+/** Sent to each socket on connect: which replica it is connected to. */
+export const WELCOME_EVENT = "chat welcome";
 export const MAX_CHAT_TEXT = 500;
 export const MAX_CHAT_NAME = 40;
 
@@ -80,6 +82,7 @@ export function attachChat(
   );
 
   io.on("connection", (socket) => {
+    socket.emit(WELCOME_EVENT, origin);
     socket.on(CHAT_EVENT, (payload: unknown, ack?: unknown) => {
       const reply = (a: ChatAck) => {
         if (typeof ack === "function") ack(a);

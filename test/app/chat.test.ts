@@ -76,6 +76,16 @@ describe("chat", () => {
     expect(await res.text()).toContain("Socket.IO");
   });
 
+  it("tells each client which replica it is connected to", async () => {
+    const socket = connect(urls[1]!, { transports: ["websocket"], reconnection: false });
+    sockets.push(socket);
+    const welcome = await new Promise((resolve, reject) => {
+      socket.once("chat welcome", resolve);
+      socket.once("connect_error", reject);
+    });
+    expect(welcome).toEqual({ replica: 2, hostname: "app-2" });
+  });
+
   it("carries messages both ways between two instances", async () => {
     await listenersReady();
     const [a, b] = await Promise.all([client(urls[0]!), client(urls[1]!)]);

@@ -150,7 +150,7 @@ describe("GET /", () => {
     expect(html).toMatch(/^<!doctype html>\n<html lang="en">/);
     expect(html).toContain('<dd id="hostname">test-host</dd>');
     expect(html).toContain(`<dd id="db-node">127.0.0.1:${db.port}</dd>`);
-    expect(html).toContain('<dd id="db-role">primary</dd>');
+    expect(html).toContain('<span id="db-role" class="role role-primary">primary</span>');
     expect(html).toContain('<th scope="col">Path</th>');
     expect(html).toContain('<label for="chat-text">Message</label>');
     expect(html).toContain('<script src="/socket.io/socket.io.min.js" defer></script>');
@@ -195,7 +195,10 @@ describe("GET /", () => {
     expect(js.statusCode).toBe(200);
     expect(js.headers["content-type"]).toBe("application/javascript; charset=utf-8");
     expect(js.body).toContain('io({ transports: ["websocket"] })');
+    expect(() => new Function(js.body)).not.toThrow(); // the embedded formatters parse
     expect((await app.inject("/assets/app.css")).statusCode).toBe(200);
+    const icon = await app.inject("/assets/favicon.svg");
+    expect([icon.statusCode, icon.headers["content-type"]]).toEqual([200, "image/svg+xml"]);
   });
 });
 
