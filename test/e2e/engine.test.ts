@@ -2,6 +2,7 @@
 // test/e2e/fixtures/basic: create, keep, replace, remove, Docker's own errors, `wait`, down.
 // One stack per run (`hs-eng-<pid>`); every object it makes is removed afterwards.
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { Writable } from "node:stream";
 import Docker from "dockerode";
@@ -279,4 +280,69 @@ describe("e2e test engine", () => {
     expect(await labelled()).toEqual({ containers: [], networks: [], volumes: [`${stack}-data`] });
     expect(stackState(programDir, stack)).toEqual([]);
   });
+});
+
+// local.Command as @pulumi/command 1.2 runs it (provider/pkg/provider/local: Create runs `create`;
+// Update runs `update`, else `create` again; Delete runs `delete` with the recorded inputs; the
+// process gets the provider's environment plus `environment`, in the provider's working
+// directory; the SDK adds replaceOnChanges `triggers[*]`, and a replace is create-before-delete).
+describe("e2e test engine: local.Command", () => {
+  const cmdStack = `${stack}-cmd`;
+  const hookLog = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "hs-eng-hook-")), "hook.log");
+  const HOOK = `urn:pulumi:${cmdStack}::hs-eng-fixture::command:local:Command::hook`;
+  const EXTRA = `urn:pulumi:${cmdStack}::hs-eng-fixture::docker:index/container:Container::extra`;
+  const runCmd = (config: Record<string, string> = {}) =>
+    up({ stack: cmdStack, programDir, config: { baseImage, hookLog, ...config }, log });
+  const hookRuns = () => fs.readFileSync(hookLog, "utf8").trim().split("\n");
+  const changes = (result: UpResult) =>
+    result.steps.filter((s) => s.op !== "same").map((s) => [s.op, s.urn, s.reason]);
+
+  afterAll(async () => {
+    await down({ stack: cmdStack, programDir, log }).catch(() => undefined);
+    const volumes = await docker.listVolumes({
+      filters: { label: [`ha-stack.stack=${cmdStack}`] },
+    });
+    for (const v of volumes.Volumes ?? []) await docker.getVolume(v.Name).remove();
+    fs.rmSync(statePath(programDir, cmdStack), { force: true });
+    fs.rmSync(path.dirname(hookLog), { recursive: true, force: true });
+  }, 120_000);
+
+  it("runs `create` once, after what it depends on, in the program directory with its environment", async () => {
+    const result = await runCmd();
+    const order = result.steps.map((s) => s.urn);
+    const app = `urn:pulumi:${cmdStack}::hs-eng-fixture::docker:index/container:Container::app`;
+    expect(order.indexOf(HOOK)).toBeGreaterThan(order.indexOf(app));
+    expect(hookRuns()).toEqual([`create v1 in ${programDir} home=set`]);
+    expect((await runCmd()).steps.find((s) => s.urn === HOOK)?.op).toBe("same");
+    expect(hookRuns()).toHaveLength(1);
+  }, 120_000);
+
+  it("re-runs `create` as an update when its environment changes (no `update` given)", async () => {
+    const result = await runCmd({ hookValue: "v2", extra: "true" });
+    // Both wait only for the app, so their order is not fixed.
+    expect(changes(result).sort()).toEqual([
+      ["create", EXTRA, undefined],
+      ["update", HOOK, undefined],
+    ]);
+    expect(hookRuns().slice(1)).toEqual([`create v2 in ${programDir} home=set`]);
+  }, 120_000);
+
+  it("replaces on a trigger change create-first; removed resources and the old copy go last", async () => {
+    const result = await runCmd({ hookValue: "v3", hookTrigger: "t2" });
+    const [first, ...deletes] = changes(result);
+    expect(first).toEqual(["create", HOOK, "replace"]);
+    // Neither depends on the other, so (as in Pulumi) their order is not fixed.
+    expect(deletes.sort()).toEqual([
+      ["delete", HOOK, "replaced"],
+      ["delete", EXTRA, "removed"],
+    ]);
+    // The old copy's `delete` runs with the inputs it was created with.
+    expect(hookRuns().slice(2)).toEqual([`create v3 in ${programDir} home=set`, "delete v2"]);
+  }, 120_000);
+
+  it("runs `delete` when the program no longer declares it", async () => {
+    const result = await up({ stack: cmdStack, programDir, config: { baseImage }, log });
+    expect(changes(result)).toEqual([["delete", HOOK, "removed"]]);
+    expect(hookRuns().slice(4)).toEqual(["delete v3"]);
+  }, 120_000);
 });

@@ -52,6 +52,10 @@ function runCommand(
         );
       }
     });
+    // A command that never reads stdin may exit before it is written: EPIPE is not its failure.
+    child.stdin.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EPIPE") reject(error);
+    });
     child.stdin.end((inputs.stdin as string | undefined) ?? "");
   });
 }
@@ -67,8 +71,9 @@ async function createOrUpdate(
   ctx.log(`command: ${command}`);
   const env: Record<string, string> = {};
   if (previous !== undefined && inputs.addPreviousOutputInEnv !== false) {
-    env.PULUMI_COMMAND_STDOUT = String(previous.stdout ?? "");
-    env.PULUMI_COMMAND_STDERR = String(previous.stderr ?? "");
+    // Like the provider: only a non-empty previous output is passed on.
+    if (previous.stdout) env.PULUMI_COMMAND_STDOUT = String(previous.stdout);
+    if (previous.stderr) env.PULUMI_COMMAND_STDERR = String(previous.stderr);
   }
   const { stdout, stderr } = await runCommand(command, inputs, ctx.programDir, env);
   return { ...inputs, stdout, stderr };
