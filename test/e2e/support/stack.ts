@@ -13,11 +13,18 @@ export interface Stack {
   container(node: string): string;
 }
 
-/** `up` with the test base image (BASE_IMAGE) and the given config; returns the stack's URL. */
-export async function upStack(name: string, config: Record<string, string>): Promise<Stack> {
+/**
+ * `up` with the test base image (BASE_IMAGE) and the given config; returns the stack's URL.
+ * `programDir` may be a copy of the program (e.g. with an extra migration: a new app image).
+ */
+export async function upStack(
+  name: string,
+  config: Record<string, string>,
+  programDir = PROGRAM_DIR,
+): Promise<Stack> {
   const result = await up({
     stack: name,
-    programDir: PROGRAM_DIR,
+    programDir,
     config: { baseImage: process.env.BASE_IMAGE ?? "ha-stack-base:trixie", ...config },
   });
   return {
@@ -28,8 +35,8 @@ export async function upStack(name: string, config: Record<string, string>): Pro
   };
 }
 
-export async function downStack(name: string): Promise<void> {
-  await down({ stack: name, programDir: PROGRAM_DIR });
+export async function downStack(name: string, programDir = PROGRAM_DIR): Promise<void> {
+  await down({ stack: name, programDir });
 }
 
 export interface HttpResult {

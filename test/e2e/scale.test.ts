@@ -1,0 +1,245 @@
+// Scaling and rolling updates are non-events for the people using the site: every change below
+// runs through the test engine while steady load goes through nginx, and not one request may
+// fail. nginx must only ever balance over replicas that are running and healthy, a new app image
+// must reach the leader (which migrates) before any follower, one follower at a time, and an
+// nginx setting must reload the running nginx rather than replace it.
+import { io as connect, type Socket } from "socket.io-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { docker, logs, waitFor } from "./support/docker";
+import {
+  addMigration,
+  copyProgram,
+  infoLoad,
+  nginxUpstreams,
+  removeProgramCopy,
+  spread,
+  UpstreamWatch,
+  type Served,
+} from "./support/rollout";
+import { downStack, upStack, type Stack } from "./support/stack";
+import type { Step } from "./engine/deployment";
+import type { LoadReport } from "./support/stack";
+
+const STACK = "scale";
+const CONFIG = {
+  httpPort: "18130",
+  collectorIntervalSeconds: "0",
+  lbAlgorithm: "round_robin",
+  rolloutBatch: "1",
+};
+let programDir: string;
+let stack: Stack;
+
+beforeAll(async () => {
+  programDir = copyProgram();
+  stack = await upStack(STACK, { ...CONFIG, replicas: "3" }, programDir);
+});
+
+afterAll(async () => {
+  if (programDir === undefined) return;
+  await downStack(STACK, programDir);
+  const volumes = await docker.listVolumes({ filters: { label: [`ha-stack.stack=${STACK}`] } });
+  for (const v of volumes.Volumes) await docker.getVolume(v.Name).remove();
+  removeProgramCopy(programDir);
+});
+
+interface Change {
+  readonly report: LoadReport;
+  readonly violations: string[];
+  readonly steps: Step[];
+}
+
+/** Runs `up` with `config` while 20 requests a second go through nginx and the upstreams are watched. */
+async function underLoad(config: Record<string, string>): Promise<Change> {
+  const load = infoLoad(stack.url);
+  const watch = new UpstreamWatch(STACK, stack.container("nginx"));
+  const finished = upStack(STACK, config, programDir).then(
+    async (result) => {
+      // Requests sent just before `up` returned are still on their way.
+      await new Promise((r) => setTimeout(r, 2_000));
+      return result;
+    },
+    (error: unknown) => error as Error,
+  );
+  const result = await finished;
+  const report = await load.stop();
+  const { violations } = await watch.stop();
+  if (result instanceof Error) throw result;
+  stack = result;
+  return { report, violations, steps: stack.result.steps };
+}
+
+/** `op node` of every app-container and nginx-config step, in the order the engine took them. */
+const appSteps = (steps: Step[]) =>
+  steps
+    .filter((s) => /::(app-app-\d+|lb-nginx-config|lb-nginx)$/.test(s.urn))
+    .map(
+      (s) =>
+        `${s.op} ${s.urn
+          .split("::")
+          .pop()!
+          .replace(/^app-|^lb-/, "")}`,
+    );
+
+const appNodes = async () =>
+  (
+    await docker.listContainers({
+      filters: { label: [`ha-stack.stack=${STACK}`, "ha-stack.role=app"] },
+    })
+  )
+    .map((c) => c.Labels["ha-stack.node"])
+    .sort();
+
+describe("a new app image with a migration", () => {
+  let change: Change;
+  let migration: string;
+  let imagesBefore: Record<string, string>;
+
+  const imageOf = async (node: string) =>
+    (await docker.getContainer(stack.container(node)).inspect()).Config.Image;
+
+  beforeAll(async () => {
+    imagesBefore = {};
+    for (const node of ["app-0", "app-1", "app-2"]) imagesBefore[node] = await imageOf(node);
+    migration = addMigration(
+      programDir,
+      "1900000000000_scale-rollout",
+      "CREATE TABLE rollout_marker (id integer PRIMARY KEY);",
+    );
+    change = await underLoad({ ...CONFIG, replicas: "3" });
+  });
+
+  it("fails no request while the replicas are replaced", () => {
+    expect(change.report.failures).toEqual([]);
+    expect(change.report.ok).toBeGreaterThan(100);
+  });
+
+  it("replaces the leader first, then one follower at a time, each healthy before the next goes", () => {
+    // A create step is recorded once the container is healthy (wait: true); a delete once it is gone.
+    expect(appSteps(change.steps)).toEqual([
+      "delete app-0",
+      "create app-0",
+      "delete app-1",
+      "create app-1",
+      "delete app-2",
+      "create app-2",
+      "same nginx",
+      "same nginx-config",
+    ]);
+  });
+
+  it("runs the new image everywhere, and the leader applied the migration", async () => {
+    const after = await Promise.all(["app-0", "app-1", "app-2"].map(imageOf));
+    expect(new Set(after).size).toBe(1);
+    expect(after[0]).not.toBe(imagesBefore["app-0"]);
+    const leader = await logs(stack.container("app-0"));
+    expect(leader).toContain("migrations applied");
+    expect(leader).toContain(migration);
+    for (const follower of ["app-1", "app-2"]) {
+      expect(await logs(stack.container(follower))).not.toContain("migrations applied");
+    }
+  });
+
+  it("never lets a replica serve with its schema behind, and ends on the new schema", () => {
+    // getInfo fails any response whose replica reports schemaUpToDate false.
+    const last = change.report.successes.at(-1)!.value as Served;
+    expect(last.schemaVersion).toBe(migration);
+  });
+});
+
+describe("scaling 3 → 5 → 2", () => {
+  it("3 → 5: adds replicas to nginx only once healthy, fails no request", async () => {
+    const change = await underLoad({ ...CONFIG, replicas: "5" });
+    expect(change.report.failures).toEqual([]);
+    expect(change.violations).toEqual([]);
+    // The new replicas are created (healthy) one after the other, then nginx is told in place.
+    expect(appSteps(change.steps)).toEqual([
+      "same app-0",
+      "same app-1",
+      "same app-2",
+      "create app-3",
+      "create app-4",
+      "same nginx",
+      "create nginx-config",
+      "delete nginx-config",
+    ]);
+    expect(await nginxUpstreams(stack.container("nginx"))).toEqual([
+      "app-0",
+      "app-1",
+      "app-2",
+      "app-3",
+      "app-4",
+    ]);
+    expect(await appNodes()).toEqual(["app-0", "app-1", "app-2", "app-3", "app-4"]);
+    const served = spread(change.report);
+    expect(served["app-3"] ?? 0).toBeGreaterThan(0);
+    expect(served["app-4"] ?? 0).toBeGreaterThan(0);
+  });
+
+  it("5 → 2: takes replicas out of nginx before they stop, fails no request", async () => {
+    const change = await underLoad({ ...CONFIG, replicas: "2" });
+    expect(change.report.failures).toEqual([]);
+    expect(change.violations).toEqual([]);
+    // nginx is told first; Pulumi deletes what the program no longer declares last.
+    expect(appSteps(change.steps)).toEqual([
+      "same app-0",
+      "same app-1",
+      "same nginx",
+      "create nginx-config",
+      "delete nginx-config",
+      "delete app-4",
+      "delete app-3",
+      "delete app-2",
+    ]);
+    expect(await nginxUpstreams(stack.container("nginx"))).toEqual(["app-0", "app-1"]);
+    expect(await appNodes()).toEqual(["app-0", "app-1"]);
+  });
+});
+
+describe("changing lbAlgorithm", () => {
+  let socket: Socket;
+  let connects = 0;
+  afterAll(() => socket?.close());
+
+  it("reloads the running nginx, fails no request, and chat sessions reconnect on their own", async () => {
+    socket = connect(stack.url.replace(/\/$/, ""), { transports: ["websocket"] });
+    socket.on("connect", () => connects++);
+    await waitFor("the chat socket to connect", async () => (connects > 0 ? true : undefined));
+    const before = await docker.getContainer(stack.container("nginx")).inspect();
+
+    const change = await underLoad({ ...CONFIG, replicas: "2", lbAlgorithm: "least_conn" });
+    expect(change.report.failures).toEqual([]);
+    expect(change.violations).toEqual([]);
+    expect(appSteps(change.steps)).toEqual([
+      "same app-0",
+      "same app-1",
+      "same nginx",
+      "create nginx-config",
+      "delete nginx-config",
+    ]);
+    const after = await docker.getContainer(stack.container("nginx")).inspect();
+    expect({ id: after.Id, startedAt: after.State.StartedAt }).toEqual({
+      id: before.Id,
+      startedAt: before.State.StartedAt,
+    });
+    expect(await logs(stack.container("nginx"))).toContain("reloaded nginx");
+
+    // The old nginx workers close open websockets after worker_shutdown_timeout (8 s); the
+    // socket.io client connects again by itself, through the new workers.
+    await waitFor(
+      "the chat socket to reconnect",
+      async () => (connects > 1 ? true : undefined),
+      40_000,
+    );
+    await waitFor("the chat socket to be connected", async () =>
+      socket.connected ? true : undefined,
+    );
+    const echo = new Promise<string>((resolve) =>
+      socket.on("chat message", (m: { text: string }) => {
+        if (m.text === "after the reload") resolve(m.text);
+      }),
+    );
+    socket.emit("chat message", { text: "after the reload" });
+    expect(await echo).toBe("after the reload");
+  });
+});
