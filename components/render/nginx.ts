@@ -28,9 +28,12 @@ export const MAX_UPSTREAMS = 32;
 
 /**
  * Passive health check on every server: one failed attempt (connect error, timeout, 502–504)
- * takes it out of rotation for 5 s; the request itself is retried on the next server.
+ * takes it out of rotation for 2 s; the request itself is retried on the next server. 503 must
+ * stay retried (a replica that is shutting down answers 503 on its open connections), and a
+ * database outage makes every replica answer 503 at once: a short fail_timeout keeps nginx from
+ * answering "no live upstreams" for long after the database is back.
  */
-const SERVER_PARAMS = "max_fails=1 fail_timeout=5s";
+const SERVER_PARAMS = "max_fails=1 fail_timeout=2s";
 
 /** The `upstream app` directive of each algorithm; round robin is nginx's default. */
 const ALGORITHM_DIRECTIVE: Record<LbAlgorithm, string | undefined> = {

@@ -148,7 +148,7 @@ describe("renderUpstreams", () => {
     const lines = renderUpstreams(input("round_robin", n)).split("\n");
     expect(lines.pop()).toBe("");
     expect(lines).toHaveLength(n);
-    lines.forEach((line, i) => expect(line).toBe(`app-${i} 3000 max_fails=1 fail_timeout=5s`));
+    lines.forEach((line, i) => expect(line).toBe(`app-${i} 3000 max_fails=1 fail_timeout=2s`));
   });
 
   it("keeps the order and ports it was given", () => {
@@ -161,7 +161,7 @@ describe("renderUpstreams", () => {
       listenPort: 8080,
     });
     expect(text).toBe(
-      "app-2 3000 max_fails=1 fail_timeout=5s\n10.0.0.7 8081 max_fails=1 fail_timeout=5s\n",
+      "app-2 3000 max_fails=1 fail_timeout=2s\n10.0.0.7 8081 max_fails=1 fail_timeout=2s\n",
     );
   });
 });
