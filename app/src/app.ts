@@ -15,6 +15,7 @@ import {
   logRequest,
   readDbNode,
   recentRequests,
+  retryingReads,
 } from "./db.js";
 import { parseUserId } from "./id.js";
 import { schemaStatus } from "./migrate.js";
@@ -28,6 +29,11 @@ export interface AppOptions {
   readonly shippedMigrations: readonly string[];
   /** Fastify's logger option; tests pass false. @default { level: config.logLevel } */
   readonly logger?: FastifyServerOptions["logger"];
+  /**
+   * How long each read of a page or API route retries through a database outage before the
+   * route answers 503 (writes are never retried). @default DEFAULT_READ_RETRY_BUDGET_MS (4000)
+   */
+  readonly readRetryBudgetMs?: number;
 }
 
 /** Paths left out of the request log (probes would drown it). */
@@ -60,6 +66,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   // One slot on top of the query pool for the chat adapter's LISTEN connection.
   const pool = createPool(config.database, app.log, `ha-stack-app-${config.replicaIndex}`, 1);
+  // A pgpool restart or failover cuts every connection for a few seconds. The read routes ride
+  // that out here: nginx retrying their 503s on another replica would mark every replica failed
+  // during a database outage they all share. The request log INSERT and /readyz use the pool.
+  const reads = retryingReads(pool, app.log, { budgetMs: options.readRetryBudgetMs });
   const origin = { replica: config.replicaIndex, hostname: config.hostname };
   let chat: Chat | undefined;
 
@@ -113,6 +123,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     replica: config.replicaIndex,
   }));
 
+  // Not retried: readiness reports the database as it is now, within the healthcheck's 2 s, and
+  // Docker's healthcheck retries already let a blip of a few seconds pass.
   app.get("/readyz", { logLevel: "warn" }, async (_request, reply) => {
     try {
       const schema = await schemaStatus(pool, options.shippedMigrations);
@@ -135,10 +147,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.get("/api/info", async (_request, reply) => {
     try {
       const [node, schema, requests, metrics] = await Promise.all([
-        readDbNode(pool),
-        schemaStatus(pool, options.shippedMigrations),
-        recentRequests(pool),
-        latestMetrics(pool),
+        readDbNode(reads),
+        schemaStatus(reads, options.shippedMigrations),
+        recentRequests(reads),
+        latestMetrics(reads),
       ]);
       return {
         replica: config.replicaIndex,
@@ -162,7 +174,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.get("/api/requests", async (_request, reply) => {
     try {
-      return { requests: await recentRequests(pool) };
+      return { requests: await recentRequests(reads) };
     } catch (err) {
       return reply
         .code(503)
@@ -174,7 +186,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const parsed = parseUserId(request.params.id);
     if (!parsed.ok) return reply.code(400).send(problem(400, parsed.message));
     try {
-      const user = await findUser(pool, parsed.id);
+      const user = await findUser(reads, parsed.id);
       if (!user) return reply.code(404).send(problem(404, `no user with id ${parsed.id}`));
       return user;
     } catch (err) {
@@ -199,10 +211,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       let status = 200;
       try {
         const [node, schema, requests, metrics] = await Promise.all([
-          readDbNode(pool),
-          schemaStatus(pool, options.shippedMigrations),
-          recentRequests(pool),
-          latestMetrics(pool),
+          readDbNode(reads),
+          schemaStatus(reads, options.shippedMigrations),
+          recentRequests(reads),
+          latestMetrics(reads),
         ]);
         Object.assign(page, { dbNode: node, schemaVersion: schema.version, requests, metrics });
         if ("user_id" in request.query) {
@@ -211,7 +223,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
             status = 400;
             page.userLookup = { error: parsed.message };
           } else {
-            const user = await findUser(pool, parsed.id);
+            const user = await findUser(reads, parsed.id);
             if (user) page.userLookup = { user };
             else {
               status = 404;

@@ -1,4 +1,5 @@
 // The pg Pool and every query the app runs. SQL is always parameterised.
+import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import type { DatabaseConfig } from "./config.js";
 
@@ -54,7 +55,117 @@ export function errorSummary(err: unknown): { message: string; code?: string } {
   return { message: String(err) };
 }
 
-type Queryable = Pick<pg.Pool, "query">;
+/** What the queries below need: a pg.Pool, a pg.Client or a {@link retryingReads} wrapper. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>>;
+}
+
+/** How long a read keeps retrying by default: a pgpool restart (~3 s) plus a margin. */
+export const DEFAULT_READ_RETRY_BUDGET_MS = 4_000;
+
+/** Pauses before the 1st, 2nd and 3rd retry; then MAX_RETRY_DELAY_MS until the budget is spent. */
+const RETRY_DELAYS_MS: readonly number[] = [100, 250, 500];
+const MAX_RETRY_DELAY_MS = 1_000;
+
+/** Socket errors of a connection that could not be made or was cut. */
+const TRANSIENT_NODE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ETIMEDOUT",
+]);
+
+/** SQLSTATEs besides class 08: admin_shutdown, crash_shutdown, cannot_connect_now. */
+const TRANSIENT_SQLSTATES = new Set(["57P01", "57P02", "57P03"]);
+
+/**
+ * Messages without a telling code: pg's own for a cut connection or a connect timeout (pool
+ * queue or socket), and pgpool's when it cannot reach a backend (its SQLSTATE is XX000).
+ */
+const TRANSIENT_MESSAGES = [
+  /^Connection terminated( unexpectedly| due to connection timeout)?$/,
+  /^timeout exceeded when trying to connect$/,
+  /failed to create a backend connection/,
+  /unable to read message kind/,
+];
+
+/**
+ * Whether `err` says the database could not be reached or the connection was lost (worth trying
+ * again in a moment), as opposed to an error in the query itself. pg's `query_timeout` expiry
+ * ("Query read timeout") is not transient: the server may still be busy with the statement.
+ */
+export function isTransientDbError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === "string") {
+    if (TRANSIENT_NODE_CODES.has(code) || TRANSIENT_SQLSTATES.has(code)) return true;
+    if (/^08[0-9A-Z]{3}$/.test(code)) return true;
+  }
+  return TRANSIENT_MESSAGES.some((pattern) => pattern.test(err.message));
+}
+
+export interface RetryingReadsOptions {
+  /**
+   * How long one query may keep retrying, from its first attempt; 0 disables retries. Keep it
+   * well below nginx's proxy_read_timeout. @default DEFAULT_READ_RETRY_BUDGET_MS (4000)
+   */
+  readonly budgetMs?: number;
+}
+
+/**
+ * `db` for reads that ride out a short database outage (a pgpool restart or failover cuts every
+ * connection and refuses new ones for a few seconds): a query that fails on a transient error
+ * ({@link isTransientDbError}) is run again after 100, 250, 500, 1000, 1000… ms until
+ * `budgetMs` is spent, then fails with the last error. Each retry is logged at warn level.
+ *
+ * Only for statements that are safe to run twice: never for writes, whose reply may be lost
+ * after the server committed them.
+ */
+export function retryingReads(
+  db: Queryable,
+  log: Logger,
+  options: RetryingReadsOptions = {},
+): Queryable {
+  const budgetMs = options.budgetMs ?? DEFAULT_READ_RETRY_BUDGET_MS;
+  if (!Number.isInteger(budgetMs) || budgetMs < 0 || budgetMs > 30_000) {
+    throw new Error(
+      `retryingReads: budgetMs is ${budgetMs}; allowed: a whole number of ms from 0 to 30000`,
+    );
+  }
+  return {
+    async query<R extends pg.QueryResultRow>(text: string, values?: unknown[]) {
+      const started = Date.now();
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await db.query<R>(text, values);
+        } catch (err) {
+          if (!isTransientDbError(err)) throw err;
+          const elapsedMs = Date.now() - started;
+          const delay = RETRY_DELAYS_MS[attempt - 1] ?? MAX_RETRY_DELAY_MS;
+          const retryInMs = Math.min(delay, budgetMs - elapsedMs);
+          if (retryInMs <= 0) {
+            log.warn(
+              { err: errorSummary(err), attempts: attempt, elapsedMs },
+              "database read still failing; retry budget spent, giving up",
+            );
+            throw err;
+          }
+          log.warn(
+            { err: errorSummary(err), attempt, retryInMs },
+            "database read failed on a transient error; retrying",
+          );
+          await sleep(retryInMs);
+        }
+      }
+    },
+  };
+}
 
 export interface DbNode {
   address: string;

@@ -3,7 +3,7 @@ import { readdirSync } from "node:fs";
 import { runner } from "node-pg-migrate";
 import pg from "pg";
 import type { DatabaseConfig } from "./config.js";
-import type { Logger } from "./db.js";
+import type { Logger, Queryable } from "./db.js";
 
 export const MIGRATIONS_TABLE = "pgmigrations";
 
@@ -81,7 +81,7 @@ export interface SchemaStatus {
 
 /** Compares the migrations table with what this image ships (read-only, any node). */
 export async function schemaStatus(
-  db: Pick<pg.Pool, "query">,
+  db: Queryable,
   shipped: readonly string[],
 ): Promise<SchemaStatus> {
   let applied: string[];

@@ -218,6 +218,8 @@ describe("errors", () => {
       config: testConfig(db, { database: { ...testConfig(db).database, port: 1 } }),
       shippedMigrations: shipped,
       logger: false,
+      // Reads retry for this long before the 503 (db-outage.test.ts covers the retries).
+      readRetryBudgetMs: 200,
     });
     try {
       for (const url of ["/readyz", "/api/info", "/api/users/1", "/", "/api/requests"]) {
