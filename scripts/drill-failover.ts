@@ -1,0 +1,131 @@
+// `npm run drill:failover -- --stack dev --yes`: a failure drill against a running ha-stack.
+// DESTRUCTIVE: it SIGKILLs the primary, the standby, app containers, nginx and pgpool of the
+// stack, one after another, while it writes through pgpool and reads through nginx, and prints
+// what clients saw. Run it on the Docker host, as root. The logic lives in
+// test/e2e/support/failover.ts (shared with the e2e test and bench/failover.ts).
+import {
+  findTarget,
+  runDrill,
+  SCENARIOS,
+  seconds,
+  WRITES_TABLE,
+  type DrillReport,
+  type Scenario,
+} from "../test/e2e/support/failover";
+
+const USAGE = `usage: npm run drill:failover -- [--stack <name>] [--only <scenario,…>] --yes
+
+Kills containers of the running stack <name> (default: dev) and reports what clients saw:
+  primary  SIGKILL the primary PostgreSQL under writes through pgpool: promotion, write outage,
+           lost acknowledged writes, the old primary's return as a standby
+  standby  SIGKILL the standby under reads through nginx
+  replica  SIGKILL a follower app container under reads through nginx
+  leader   SIGKILL app-0, the migration leader
+  nginx    SIGKILL nginx: the gap until it answers again
+  pgpool   SIGKILL pgpool: the gap until writes go through again
+Containers are found by their labels ha-stack.stack=<name> and ha-stack.node=<node>. The drill
+writes rows into a table of its own (${WRITES_TABLE}, dropped at the end) through pgpool's
+published pgpoolPort or, if none, its backend-network address. It needs the Docker host's /proc
+(run it there, as root). --yes is required: this drill kills containers.`;
+
+interface Args {
+  stack: string;
+  scenarios: Scenario[];
+}
+
+function parseArgs(argv: string[]): Args {
+  let stack = "dev";
+  let scenarios: Scenario[] = [...SCENARIOS];
+  let yes = false;
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    if (flag === "--yes") yes = true;
+    else if (flag === "--help" || flag === "-h") {
+      console.log(USAGE);
+      process.exit(0);
+    } else if (flag === "--stack" || flag === "--only") {
+      const value = argv[++i];
+      if (value === undefined || value.startsWith("--")) fail(`${flag} needs a value`);
+      if (flag === "--stack") stack = value;
+      else {
+        const wanted = value.split(",").map((s) => s.trim());
+        const unknown = wanted.filter((s) => !(SCENARIOS as readonly string[]).includes(s));
+        if (unknown.length > 0) {
+          fail(`--only: unknown scenario ${unknown.join(", ")}; allowed: ${SCENARIOS.join(", ")}`);
+        }
+        scenarios = wanted as Scenario[];
+      }
+    } else fail(`unknown argument ${JSON.stringify(flag)}`);
+  }
+  if (!yes) fail("this drill kills containers of the stack; add --yes to run it");
+  return { stack, scenarios };
+}
+
+function fail(message: string): never {
+  console.error(`drill:failover: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+/** The figures of the report, one line each. */
+export function summary(r: DrillReport): string[] {
+  const lines = [`stack ${r.stack}, synchronous replication ${r.synchronous ? "on" : "off"}`];
+  if (r.primaryLoss) {
+    const p = r.primaryLoss;
+    lines.push(
+      `primary loss (${p.failed} → ${p.survivor}): promoted after ${seconds(p.promotedAfter)}, ` +
+        `write outage ${seconds(p.writeOutage)}, ${p.lostWrites.length} of ${p.writesAcknowledged} acknowledged writes lost, ` +
+        `${p.http.failed} of ${p.http.sent} HTTP requests failed; old primary ${p.oldPrimaryNow}, both nodes up in pgpool after ${seconds(p.rejoinedAfter)}`,
+    );
+  }
+  if (r.convergedAfterFailover) {
+    lines.push(`converged after the failover: ${seconds(r.convergedAfterFailover.after)} later`);
+  }
+  const loss = (name: string, l: DrillReport["standbyLoss"]) => {
+    if (!l) return;
+    lines.push(
+      `${name} (${l.node}): ${l.http.failed} of ${l.http.sent} HTTP requests failed, longest gap ${seconds(l.http.gap)}, ` +
+        `healthy again after ${seconds(l.healthyAfter)}` +
+        (l.writesFailed !== undefined ? `, write outage ${seconds(l.writeOutage)}` : ""),
+    );
+  };
+  loss("standby loss", r.standbyLoss);
+  loss("app replica loss", r.replicaLoss);
+  loss("leader loss", r.leaderLoss);
+  loss("nginx loss", r.nginxLoss);
+  loss("pgpool loss", r.pgpoolLoss);
+  lines.push(
+    `two writable nodes: ${r.monitor.bothWritableAtMs.length} of ${r.monitor.samples} samples over ${r.monitor.seconds.toFixed(0)} s`,
+  );
+  lines.push(
+    `final state: primary ${r.final.state.primary ?? "none"}, pgpool ${r.final.state.poolNodes.map((n) => `${n.host}=${n.role}/${n.status}`).join(" ")}`,
+  );
+  return lines;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const target = await findTarget(args.stack);
+  const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+  log(
+    `drill on stack ${args.stack}: ${args.scenarios.join(", ")} (nginx ${target.url}, pgpool ${target.pgpool.host}:${target.pgpool.port})`,
+  );
+  const report = await runDrill(target, { scenarios: args.scenarios, log });
+  console.log("\n== failover drill report ==");
+  for (const line of summary(report)) console.log(line);
+  if (report.problems.length > 0) {
+    console.log("\nPROBLEMS:");
+    for (const p of report.problems) console.log(`- ${p}`);
+    process.exitCode = 1;
+  } else {
+    console.log(
+      "\nno problems: one writable node throughout, the stack converged after every failure",
+    );
+  }
+}
+
+if (require.main === module) {
+  main().catch((error: Error) => {
+    console.error(`drill:failover: ${error.message}`);
+    process.exit(1);
+  });
+}
