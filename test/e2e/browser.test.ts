@@ -15,10 +15,9 @@ import {
   screenshot,
   sendChat,
   type OpenPage,
-  until,
 } from "./support/browser";
 import { clientNetworks, getFrom, removeClientNetworks, type Client } from "./support/clients";
-import { addressOn, docker } from "./support/docker";
+import { addressOn, docker, waitFor } from "./support/docker";
 import { downStack, get, upStack, type Stack } from "./support/stack";
 
 const STACK = "browser";
@@ -150,10 +149,14 @@ describe("under round_robin", () => {
     expect((await get(`${stack.url}${probe.slice(1)}`)).status).toBe(200);
 
     await page.locator("#requests td.path", { hasText: probe }).waitFor({ timeout: 15_000 });
-    const after = await until("the metrics to refresh", 15_000, async () => {
-      const now = await definition(page, "#metrics", "Collected at");
-      return now === before ? undefined : now;
-    });
+    const after = await waitFor(
+      "the metrics to refresh",
+      async () => {
+        const now = await definition(page, "#metrics", "Collected at");
+        return now === before ? undefined : now;
+      },
+      15_000,
+    );
     expect(ageSeconds(after)).toBeLessThan(ageSeconds(before));
     expect(await page.locator("#refresh-status").innerText()).toMatch(
       /^Updated \d\d:\d\d:\d\d UTC from replica [012]\.$/,
@@ -171,8 +174,11 @@ describe("under round_robin", () => {
     await page.waitForTimeout(6_000); // longer than one refresh period, two collector samples
     expect(await definition(page, "#metrics", "Collected at")).toBe(frozen);
     await page.getByRole("button", { name: "Resume updates" }).click();
-    await until("the metrics to refresh after resuming", 10_000, async () =>
-      (await definition(page, "#metrics", "Collected at")) === frozen ? undefined : true,
+    await waitFor(
+      "the metrics to refresh after resuming",
+      async () =>
+        (await definition(page, "#metrics", "Collected at")) === frozen ? undefined : true,
+      10_000,
     );
   });
 

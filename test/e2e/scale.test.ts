@@ -3,6 +3,7 @@
 // fail. nginx must only ever balance over replicas that are running and healthy, a new app image
 // must reach the leader (which migrates) before any follower, one follower at a time, and an
 // nginx setting must reload the running nginx rather than replace it.
+import { setTimeout as sleep } from "node:timers/promises";
 import { io as connect, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { docker, logs, waitFor } from "./support/docker";
@@ -56,7 +57,7 @@ async function underLoad(config: Record<string, string>): Promise<Change> {
   const finished = upStack(STACK, config, programDir).then(
     async (result) => {
       // Requests sent just before `up` returned are still on their way.
-      await new Promise((r) => setTimeout(r, 2_000));
+      await sleep(2_000);
       return result;
     },
     (error: unknown) => error as Error,

@@ -3,6 +3,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { waitFor } from "./docker";
 import { PROGRAM_DIR } from "./stack";
 
 /** The chromium binary; CHROMIUM_PATH overrides (`apt-get install chromium` provides this one). */
@@ -99,25 +100,12 @@ export async function sendChat(page: Page, name: string, text: string): Promise<
   await page.getByLabel("Name", { exact: true }).fill(name);
   await page.getByLabel("Message", { exact: true }).fill(text);
   await page.getByRole("button", { name: "Send" }).click();
-  await until(`the chat to acknowledge "${text}"`, 5_000, async () =>
-    (await page.getByLabel("Message", { exact: true }).inputValue()) === "" ? true : undefined,
+  await waitFor(
+    `the chat to acknowledge "${text}"`,
+    async () =>
+      (await page.getByLabel("Message", { exact: true }).inputValue()) === "" ? true : undefined,
+    5_000,
   );
-}
-
-/** Polls `check` every 250 ms until it returns a value, or throws naming `what`. */
-export async function until<T>(
-  what: string,
-  timeoutMs: number,
-  check: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** Waits for a chat message with `text`; returns the line as shown ("name replica N · time text"). */

@@ -9,9 +9,10 @@
 // a manual stop, and `unless-stopped` then leaves the container down.) So this code must run on
 // the Docker host, as root.
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import * as fs from "node:fs";
 import { Client } from "pg";
-import { addressOn, docker, exec, logs, psql, stackContainers } from "./docker";
+import { addressOn, docker, exec, logs, poll, psql, stackContainers } from "./docker";
 import { get, LoadLoop, type LoadReport } from "./stack";
 
 // ---------------------------------------------------------------------------------------------
@@ -157,14 +158,14 @@ export async function waitRestartedHealthy(
   crashed: Crash,
   timeoutMs: number,
 ): Promise<number | undefined> {
-  return poll(timeoutMs, 250, async () => {
+  return poll(async () => {
     const { State } = await docker.getContainer(crashed.container).inspect();
     return State.Running &&
       State.StartedAt !== crashed.startedBefore &&
       State.Health?.Status === "healthy"
       ? Date.now()
       : undefined;
-  });
+  }, timeoutMs);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -452,7 +453,7 @@ export class Writer {
   async more(count: number, timeoutMs: number): Promise<boolean> {
     const target = this.acknowledged.length + count;
     return (
-      (await poll(timeoutMs, 100, async () => this.acknowledged.length >= target || undefined)) ===
+      (await poll(async () => this.acknowledged.length >= target || undefined, timeoutMs, 100)) ===
       true
     );
   }
@@ -571,12 +572,16 @@ export async function primaryLoss(
       throw new Error("primary loss: the writer is not writing");
     crashed = await crash(target.containers[failed]);
     const killedAt = crashed.at;
-    const promotedAt = await poll(60_000, 100, async () =>
-      (await isWritable(target.containers[survivor])) ? Date.now() : undefined,
+    const promotedAt = await poll(
+      async () => ((await isWritable(target.containers[survivor])) ? Date.now() : undefined),
+      60_000,
+      100,
     );
     await writer.more(1, 60_000);
-    const rejoinedAt = await poll(opts.rejoinTimeoutMs ?? 150_000, 500, async () =>
-      (await poolConverged(target, survivor).catch(() => false)) ? Date.now() : undefined,
+    const rejoinedAt = await poll(
+      async () => ((await poolConverged(target, survivor)) ? Date.now() : undefined),
+      opts.rejoinTimeoutMs ?? 150_000,
+      500,
     );
     await writer.more(20, 20_000);
     const writes = await writer.stop();
@@ -937,25 +942,6 @@ export function describeMonitor(m: MonitorReport): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Calls `check` until it returns a value other than undefined; undefined after `timeoutMs`. */
-export async function poll<T>(
-  timeoutMs: number,
-  intervalMs: number,
-  check: () => Promise<T | undefined>,
-): Promise<T | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    await sleep(intervalMs);
-  }
-  return undefined;
-}
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout;

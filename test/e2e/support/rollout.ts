@@ -2,6 +2,7 @@
 // a disposable copy of the program, so a test can give the engine a new app image (an extra
 // migration) without touching the repository; steady plain-HTTP load through nginx that fails on
 // any error; and a watch that compares nginx's upstream servers with the running replicas.
+import { setTimeout as sleep } from "node:timers/promises";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as os from "node:os";
@@ -185,7 +186,7 @@ export class UpstreamWatch {
           .sort(),
         running: running.map((c) => c.node).sort(),
       });
-      await new Promise((r) => setTimeout(r, intervalMs));
+      await sleep(intervalMs);
     }
     return samples;
   }
