@@ -231,9 +231,8 @@ export async function currentPrimary(target: DrillTarget): Promise<"pg-0" | "pg-
   return undefined;
 }
 
-/** pgpool sees `primary` as its one up primary and every node up. */
-export async function poolConverged(target: DrillTarget, primary: string): Promise<boolean> {
-  const nodes = await poolNodes(target);
+/** pgpool has both nodes up and `primary` as its one primary. */
+function poolAgrees(nodes: readonly PoolNode[], primary: string | undefined): boolean {
   return (
     nodes.length === 2 &&
     nodes.every((n) => n.status === "up") &&
@@ -242,6 +241,11 @@ export async function poolConverged(target: DrillTarget, primary: string): Promi
       .map((n) => n.host)
       .join() === primary
   );
+}
+
+/** pgpool sees `primary` as its one up primary and every node up. */
+export async function poolConverged(target: DrillTarget, primary: string): Promise<boolean> {
+  return poolAgrees(await poolNodes(target), primary);
 }
 
 /**
@@ -505,6 +509,25 @@ export function httpLoad(
   );
 }
 
+/** What clients of `httpLoad` saw around a crash at `at`. */
+export interface HttpSummary {
+  readonly sent: number;
+  readonly failed: number;
+  /** The longest stretch without a successful request after `at`, seconds (see httpGap). */
+  readonly gap: number | undefined;
+  /** The first ten failures. */
+  readonly failures: string[];
+}
+
+export function httpSummary(report: LoadReport, startedAt: number, at: number): HttpSummary {
+  return {
+    sent: report.sent,
+    failed: report.failed,
+    gap: httpGap(report, startedAt, at),
+    failures: report.failures.slice(0, 10),
+  };
+}
+
 /**
  * The longest stretch without a successful request from the last success before `at` to the end
  * of the run, in seconds (undefined when no request succeeded after `at`).
@@ -534,7 +557,7 @@ export interface PrimaryLossResult {
   readonly writesFailed: number;
   /** Acknowledged writes missing on the new primary. */
   readonly lostWrites: number[];
-  readonly http: { sent: number; failed: number; gap: number | undefined; failures: string[] };
+  readonly http: HttpSummary;
   /** Seconds from the crash until pgpool showed both nodes up again (the old primary rejoined). */
   readonly rejoinedAfter: number | undefined;
   /** How the old primary came back: its entrypoint's decision, from its log. */
@@ -598,12 +621,7 @@ export async function primaryLoss(
       writesAcknowledged: writes.acknowledged.length,
       writesFailed: writes.failures,
       lostWrites,
-      http: {
-        sent: load.sent,
-        failed: load.failed,
-        gap: httpGap(load, httpStarted, killedAt),
-        failures: load.failures.slice(0, 10),
-      },
+      http: httpSummary(load, httpStarted, killedAt),
       rejoinedAfter: rejoinedAt === undefined ? undefined : (rejoinedAt - killedAt) / 1000,
       rejoin: entrypointDecision(await logs(target.containers[failed]).catch(() => ""), failed),
       oldPrimaryNow: oldState === undefined ? "down" : oldState ? "primary" : "standby",
@@ -673,12 +691,7 @@ export function isConverged(state: ConvergedState): boolean {
   return (
     state.primary !== undefined &&
     state.standbyStreaming &&
-    state.poolNodes.length === 2 &&
-    state.poolNodes.every((n) => n.status === "up") &&
-    state.poolNodes
-      .filter((n) => n.role === "primary")
-      .map((n) => n.host)
-      .join() === state.primary &&
+    poolAgrees(state.poolNodes, state.primary) &&
     state.unhealthy.length === 0 &&
     state.writable
   );
@@ -689,7 +702,7 @@ export interface ContainerLossResult {
   readonly crashed: Crash;
   /** Seconds from the crash until Docker had restarted it and it was healthy again. */
   readonly healthyAfter: number | undefined;
-  readonly http: { sent: number; failed: number; gap: number | undefined; failures: string[] };
+  readonly http: HttpSummary;
   /** For pgpool: the write outage through pgpool. */
   readonly writeOutage?: number | undefined;
   readonly writesFailed?: number;
@@ -733,12 +746,7 @@ export async function containerLoss(
       node,
       crashed,
       healthyAfter: healthyAt === undefined ? undefined : (healthyAt - crashed.at) / 1000,
-      http: {
-        sent: load.sent,
-        failed: load.failed,
-        gap: httpGap(load, httpStarted, crashed.at),
-        failures: load.failures.slice(0, 10),
-      },
+      http: httpSummary(load, httpStarted, crashed.at),
       ...(writes
         ? {
             writeOutage: writeOutage(writes.acknowledged, crashed.at),
