@@ -3,6 +3,7 @@ import { STATUS_CODES } from "node:http";
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyServerOptions,
 } from "fastify";
 import { attachChat, type Chat } from "./chat.js";
@@ -70,6 +71,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // that out here: nginx retrying their 503s on another replica would mark every replica failed
   // during a database outage they all share. The request log INSERT and /readyz use the pool.
   const reads = retryingReads(pool, app.log, { budgetMs: options.readRetryBudgetMs });
+  /** What the page and /api/info show: the node that answered, the schema, requests, metrics. */
+  const overview = () =>
+    Promise.all([
+      readDbNode(reads),
+      schemaStatus(reads, options.shippedMigrations),
+      recentRequests(reads),
+      latestMetrics(reads),
+    ]);
+  const unavailable = (reply: FastifyReply, err: unknown) =>
+    reply.code(503).send(problem(503, `database unavailable: ${errorSummary(err).message}`));
   const origin = { replica: config.replicaIndex, hostname: config.hostname };
   let chat: Chat | undefined;
 
@@ -146,12 +157,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.get("/api/info", async (_request, reply) => {
     try {
-      const [node, schema, requests, metrics] = await Promise.all([
-        readDbNode(reads),
-        schemaStatus(reads, options.shippedMigrations),
-        recentRequests(reads),
-        latestMetrics(reads),
-      ]);
+      const [node, schema, requests, metrics] = await overview();
       return {
         replica: config.replicaIndex,
         hostname: config.hostname,
@@ -166,9 +172,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         metrics,
       };
     } catch (err) {
-      return reply
-        .code(503)
-        .send(problem(503, `database unavailable: ${errorSummary(err).message}`));
+      return unavailable(reply, err);
     }
   });
 
@@ -176,9 +180,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     try {
       return { requests: await recentRequests(reads) };
     } catch (err) {
-      return reply
-        .code(503)
-        .send(problem(503, `database unavailable: ${errorSummary(err).message}`));
+      return unavailable(reply, err);
     }
   });
 
@@ -190,9 +192,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       if (!user) return reply.code(404).send(problem(404, `no user with id ${parsed.id}`));
       return user;
     } catch (err) {
-      return reply
-        .code(503)
-        .send(problem(503, `database unavailable: ${errorSummary(err).message}`));
+      return unavailable(reply, err);
     }
   });
 
@@ -210,12 +210,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       };
       let status = 200;
       try {
-        const [node, schema, requests, metrics] = await Promise.all([
-          readDbNode(reads),
-          schemaStatus(reads, options.shippedMigrations),
-          recentRequests(reads),
-          latestMetrics(reads),
-        ]);
+        const [node, schema, requests, metrics] = await overview();
         Object.assign(page, { dbNode: node, schemaVersion: schema.version, requests, metrics });
         if ("user_id" in request.query) {
           const parsed = parseUserId(request.query.user_id);
