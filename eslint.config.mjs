@@ -28,8 +28,8 @@ export default tseslint.config(
     },
   },
   {
-    // Test harnesses read SDK internals and loosely typed JSON.
-    files: ["test/**/*.ts", "bench/**/*.ts"],
+    // Test and ops harnesses read SDK internals and loosely typed JSON.
+    files: ["test/**/*.ts", "bench/**/*.ts", "ops/**/*.ts"],
     rules: { "@typescript-eslint/no-explicit-any": "off" },
   },
 );

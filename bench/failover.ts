@@ -1,18 +1,18 @@
 // Failover outage, lost writes and restart gaps: the failure drill of `npm run drill:failover`
-// (test/e2e/support/failover.ts) on a stack of its own (`bench-failover`, 127.0.0.1:18150,
+// (ops/drill/) on a stack of its own (`bench-failover`, 127.0.0.1:18150,
 // pgpool on 18151), first with synchronous replication (every scenario), then without it (the
 // primary loss again: what an asynchronous standby loses). Needs the Docker engine and the base
 // image; takes a few minutes.
 //   npx tsx bench/failover.ts
-import { docker } from "../test/e2e/support/docker";
+import { docker } from "../ops/docker";
 import {
   findTarget,
   runDrill,
   seconds,
   type ContainerLossResult,
   type DrillReport,
-} from "../test/e2e/support/failover";
-import { downStack, upStack } from "../test/e2e/support/stack";
+} from "../ops/drill/drill";
+import { downStack, upStack } from "../ops/stack";
 import { report, type Figure } from "./report";
 
 const STACK = "bench-failover";

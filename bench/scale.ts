@@ -3,7 +3,7 @@
 // 127.0.0.1:18130 from a temporary copy of the program (do not run it together with
 // test/e2e/scale.test.ts, which uses the same stack). Needs the Docker engine and the base image.
 //   npx tsx bench/scale.ts
-import { docker } from "../test/e2e/support/docker";
+import { docker } from "../ops/docker";
 import {
   addMigration,
   copyProgram,
@@ -11,8 +11,8 @@ import {
   latency,
   removeProgramCopy,
   UpstreamWatch,
-} from "../test/e2e/support/rollout";
-import { downStack, upStack, type Stack } from "../test/e2e/support/stack";
+} from "../ops/rollout";
+import { downStack, upStack, type Stack } from "../ops/stack";
 import { report, type Figure } from "./report";
 
 const STACK = "scale";

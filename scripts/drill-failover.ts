@@ -2,7 +2,7 @@
 // DESTRUCTIVE: it SIGKILLs the primary, the standby, app containers, nginx and pgpool of the
 // stack, one after another, while it writes through pgpool and reads through nginx, and prints
 // what clients saw. Run it on the Docker host, as root. The logic lives in
-// test/e2e/support/failover.ts (shared with the e2e test and bench/failover.ts).
+// ops/drill/ (shared with the e2e test and bench/failover.ts).
 import {
   findTarget,
   runDrill,
@@ -11,7 +11,7 @@ import {
   WRITES_TABLE,
   type DrillReport,
   type Scenario,
-} from "../test/e2e/support/failover";
+} from "../ops/drill/drill";
 
 const USAGE = `usage: npm run drill:failover -- [--stack <name>] [--only <scenario,…>] --yes
 

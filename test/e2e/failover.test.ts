@@ -1,13 +1,13 @@
 // Failover, fencing and self-healing of the whole stack under load (stack `failover`): the
-// failure drill of `npm run drill:failover` (test/e2e/support/failover.ts) run against a fresh
-// stack with synchronous replication, plus `up` again right after the primary failover. Every
-// crash is a SIGKILL of the container's server process, so Docker's restart policy reacts.
+// failure drill of `npm run drill:failover` (ops/drill/) run against a fresh stack with
+// synchronous replication, plus `up` again right after the primary failover. Every crash is a
+// SIGKILL of the container's server process, so Docker's restart policy reacts.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { docker, logs, stackContainers } from "./support/docker";
-import { findTarget, runDrill, type DrillReport, type DrillTarget } from "./support/failover";
-import { downStack, get, PROGRAM_DIR, upStack, type Stack } from "./support/stack";
+import { docker, logs, stackContainers } from "../../ops/docker";
+import { findTarget, runDrill, type DrillReport, type DrillTarget } from "../../ops/drill/drill";
+import { downStack, get, PROGRAM_DIR, upStack, type Stack } from "../../ops/stack";
 import type { Step } from "./engine/deployment";
 
 const run = promisify(execFile);

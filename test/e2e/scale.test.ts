@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { io as connect, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { docker, logs, waitFor } from "./support/docker";
+import { docker, logs, waitFor } from "../../ops/docker";
 import {
   addMigration,
   copyProgram,
@@ -16,10 +16,10 @@ import {
   spread,
   UpstreamWatch,
   type Served,
-} from "./support/rollout";
-import { downStack, upStack, type Stack } from "./support/stack";
+} from "../../ops/rollout";
+import { downStack, upStack, type Stack } from "../../ops/stack";
 import type { Step } from "./engine/deployment";
-import type { LoadReport } from "./support/stack";
+import type { LoadReport } from "../../ops/stack";
 
 const STACK = "scale";
 const CONFIG = {

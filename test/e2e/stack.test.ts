@@ -7,8 +7,8 @@ import { randomUUID } from "node:crypto";
 import { io as connect, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientNetworks, getFrom, removeClientNetworks } from "./support/clients";
-import { addressOn, docker, exec, logs, psql, stackContainers, waitFor } from "./support/docker";
-import { downStack, get, PROGRAM_DIR, upStack, type Stack } from "./support/stack";
+import { addressOn, docker, exec, logs, psql, stackContainers, waitFor } from "../../ops/docker";
+import { downStack, get, PROGRAM_DIR, upStack, type Stack } from "../../ops/stack";
 
 const STACK = "e2e";
 const CONFIG = { replicas: "3", httpPort: "18080", collectorIntervalSeconds: "2" };

@@ -3,8 +3,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { waitFor } from "./docker";
-import { PROGRAM_DIR } from "./stack";
+import { waitFor } from "../../../ops/docker";
+import { PROGRAM_DIR } from "../../../ops/stack";
 
 /** The chromium binary; CHROMIUM_PATH overrides (`apt-get install chromium` provides this one). */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";

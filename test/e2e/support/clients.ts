@@ -3,7 +3,7 @@
 // nginx's address on network k leaves from gateway k: one client address per network, each in
 // its own /16 (Docker's default pools), so nginx's ip_hash (first three octets) tells them apart.
 import * as http from "node:http";
-import { docker } from "./docker";
+import { docker } from "../../../ops/docker";
 
 export interface Client {
   /** Network name (made by the test, labelled ha-stack.test=<stack>). */

@@ -12,8 +12,8 @@ import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as fs from "node:fs";
 import { Client } from "pg";
-import { addressOn, docker, exec, logs, poll, psql, stackContainers } from "./docker";
-import { get, LoadLoop, type LoadReport } from "./stack";
+import { addressOn, docker, exec, logs, poll, psql, stackContainers } from "../docker";
+import { get, LoadLoop, type LoadReport } from "../stack";
 
 // ---------------------------------------------------------------------------------------------
 // Finding the stack

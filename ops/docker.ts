@@ -1,5 +1,6 @@
-// What the e2e tests ask the Docker engine: the stack's containers by label, exec inside them,
-// addresses on a network. Reads only; the test engine is what creates and deletes.
+// What the drill, the bench and the e2e tests ask the Docker engine: the stack's containers by
+// label, exec inside them, addresses on a network. Reads only; the engine is what creates and
+// deletes.
 import { setTimeout as sleep } from "node:timers/promises";
 import Docker from "dockerode";
 

@@ -1,9 +1,9 @@
 // A stack of the real program on the real Docker engine, through the test engine; and HTTP
 // helpers and a bounded load loop for proving it through nginx.
 import * as path from "node:path";
-import { down, up, type UpResult } from "../engine/engine";
+import { down, up, type UpResult } from "../test/e2e/engine/engine";
 
-export const PROGRAM_DIR = path.resolve(__dirname, "../../..");
+export const PROGRAM_DIR = path.resolve(__dirname, "..");
 
 export interface Stack {
   readonly name: string;
