@@ -4,7 +4,6 @@
 // primary loss again: what an asynchronous standby loses). Needs the Docker engine and the base
 // image; takes a few minutes.
 //   npx tsx bench/failover.ts
-import { docker } from "../ops/docker";
 import {
   findTarget,
   runDrill,
@@ -12,7 +11,7 @@ import {
   type ContainerLossResult,
   type DrillReport,
 } from "../ops/drill/drill";
-import { downStack, upStack } from "../ops/stack";
+import { destroyStack, upStack } from "../ops/stack";
 import { report, type Figure } from "./report";
 
 const STACK = "bench-failover";
@@ -95,9 +94,7 @@ async function main(): Promise<void> {
         "one writable node throughout, converged after every failure",
     });
   } finally {
-    await downStack(STACK).catch((e: unknown) => console.error(e));
-    const volumes = await docker.listVolumes({ filters: { label: [`ha-stack.stack=${STACK}`] } });
-    for (const v of volumes.Volumes) await docker.getVolume(v.Name).remove();
+    await destroyStack(STACK).catch((e: unknown) => console.error(e));
   }
 
   report(

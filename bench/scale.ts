@@ -3,7 +3,6 @@
 // 127.0.0.1:18130 from a temporary copy of the program (do not run it together with
 // test/e2e/scale.test.ts, which uses the same stack). Needs the Docker engine and the base image.
 //   npx tsx bench/scale.ts
-import { docker } from "../ops/docker";
 import {
   addMigration,
   copyProgram,
@@ -12,7 +11,7 @@ import {
   removeProgramCopy,
   UpstreamWatch,
 } from "../ops/rollout";
-import { downStack, upStack, type Stack } from "../ops/stack";
+import { destroyStack, upStack, type Stack } from "../ops/stack";
 import { report, type Figure } from "./report";
 
 const STACK = "scale";
@@ -98,9 +97,7 @@ async function main(): Promise<void> {
       true,
     );
   } finally {
-    await downStack(STACK, programDir).catch((e: unknown) => console.error(e));
-    const volumes = await docker.listVolumes({ filters: { label: [`ha-stack.stack=${STACK}`] } });
-    for (const v of volumes.Volumes) await docker.getVolume(v.Name).remove();
+    await destroyStack(STACK, programDir).catch((e: unknown) => console.error(e));
     removeProgramCopy(programDir);
   }
 

@@ -1,7 +1,6 @@
 // What the drill, the bench and the e2e tests ask the Docker engine: the stack's containers by
 // label, exec inside them, addresses on a network. Reads only; the engine is what creates and
 // deletes.
-import { setTimeout as sleep } from "node:timers/promises";
 import Docker from "dockerode";
 
 export const docker = new Docker();
@@ -95,44 +94,8 @@ export async function logs(container: string): Promise<string> {
   return buffer.toString("utf8");
 }
 
-/**
- * Calls `check` every `intervalMs` until it returns a value other than undefined; undefined once
- * `timeoutMs` has passed. A check that throws counts as no value yet (`onError` sees the error).
- */
-export async function poll<T>(
-  check: () => Promise<T | undefined>,
-  timeoutMs: number,
-  intervalMs = 250,
-  onError?: (error: unknown) => void,
-): Promise<T | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      onError?.(error);
-    }
-    await sleep(intervalMs);
-  }
-  return undefined;
-}
-
-/** Like `poll`, but throws naming `what` (and the check's last error) after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-  intervalMs = 250,
-): Promise<T> {
-  let lastError: unknown;
-  const value = await poll(check, timeoutMs, intervalMs, (error) => {
-    lastError = error;
-  });
-  if (value === undefined) {
-    throw new Error(
-      `timed out after ${timeoutMs} ms waiting for ${what}: ${String(lastError ?? "")}`,
-    );
-  }
-  return value;
+/** Removes every volume labelled with the stack (the data volumes `retainData` keeps). */
+export async function removeStackVolumes(stack: string): Promise<void> {
+  const volumes = await docker.listVolumes({ filters: { label: [`ha-stack.stack=${stack}`] } });
+  for (const v of volumes.Volumes) await docker.getVolume(v.Name).remove();
 }

@@ -8,7 +8,8 @@ import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { exec, stackContainers } from "./docker";
-import { LoadLoop, PROGRAM_DIR, type LoadReport } from "./stack";
+import { LoadLoop, type LoadReport } from "./http";
+import { PROGRAM_DIR } from "./stack";
 
 /** Never copied: dependencies (linked instead), VCS data, engine state, build output. */
 const NOT_COPIED = new Set([

@@ -12,8 +12,9 @@ import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as fs from "node:fs";
 import { Client } from "pg";
-import { addressOn, docker, exec, logs, poll, psql, stackContainers } from "../docker";
-import { get, LoadLoop, type LoadReport } from "../stack";
+import { addressOn, docker, exec, logs, psql, stackContainers } from "../docker";
+import { get, LoadLoop, type LoadReport } from "../http";
+import { poll, withTimeout } from "../poll";
 
 // ---------------------------------------------------------------------------------------------
 // Finding the stack
@@ -947,16 +948,4 @@ export function describeMonitor(m: MonitorReport): string {
       ? ` at ${m.bothWritableAtMs.map((t) => `${t} ms`).join(", ")}`
       : "")
   );
-}
-
-// ---------------------------------------------------------------------------------------------
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

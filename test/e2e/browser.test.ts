@@ -17,8 +17,10 @@ import {
   type OpenPage,
 } from "./support/browser";
 import { clientNetworks, getFrom, removeClientNetworks, type Client } from "./support/clients";
-import { addressOn, docker, waitFor } from "../../ops/docker";
-import { downStack, get, upStack, type Stack } from "../../ops/stack";
+import { addressOn, docker } from "../../ops/docker";
+import { get } from "../../ops/http";
+import { waitFor } from "../../ops/poll";
+import { downStack, upStack, type Stack } from "../../ops/stack";
 
 const STACK = "browser";
 const CONFIG = { replicas: "3", httpPort: "18120", collectorIntervalSeconds: "2" };

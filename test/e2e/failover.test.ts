@@ -7,7 +7,8 @@ import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { docker, logs, stackContainers } from "../../ops/docker";
 import { findTarget, runDrill, type DrillReport, type DrillTarget } from "../../ops/drill/drill";
-import { downStack, get, PROGRAM_DIR, upStack, type Stack } from "../../ops/stack";
+import { get } from "../../ops/http";
+import { downStack, PROGRAM_DIR, upStack, type Stack } from "../../ops/stack";
 import type { Step } from "./engine/deployment";
 
 const run = promisify(execFile);

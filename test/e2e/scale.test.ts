@@ -6,7 +6,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { io as connect, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { docker, logs, waitFor } from "../../ops/docker";
+import { docker, logs } from "../../ops/docker";
+import type { LoadReport } from "../../ops/http";
+import { waitFor } from "../../ops/poll";
 import {
   addMigration,
   copyProgram,
@@ -19,7 +21,6 @@ import {
 } from "../../ops/rollout";
 import { downStack, upStack, type Stack } from "../../ops/stack";
 import type { Step } from "./engine/deployment";
-import type { LoadReport } from "../../ops/stack";
 
 const STACK = "scale";
 const CONFIG = {

@@ -7,8 +7,10 @@ import { randomUUID } from "node:crypto";
 import { io as connect, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientNetworks, getFrom, removeClientNetworks } from "./support/clients";
-import { addressOn, docker, exec, logs, psql, stackContainers, waitFor } from "../../ops/docker";
-import { downStack, get, PROGRAM_DIR, upStack, type Stack } from "../../ops/stack";
+import { addressOn, docker, exec, logs, psql, stackContainers } from "../../ops/docker";
+import { get } from "../../ops/http";
+import { waitFor } from "../../ops/poll";
+import { downStack, PROGRAM_DIR, upStack, type Stack } from "../../ops/stack";
 
 const STACK = "e2e";
 const CONFIG = { replicas: "3", httpPort: "18080", collectorIntervalSeconds: "2" };

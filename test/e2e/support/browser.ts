@@ -3,7 +3,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { waitFor } from "../../../ops/docker";
+import { waitFor } from "../../../ops/poll";
 import { PROGRAM_DIR } from "../../../ops/stack";
 
 /** The chromium binary; CHROMIUM_PATH overrides (`apt-get install chromium` provides this one). */

@@ -1,0 +1,86 @@
+// HTTP from the host to a stack: a GET with a timeout, and a steady load loop bounded in count and
+// time (what clients of the stack saw while something changed or broke).
+export interface HttpResult {
+  readonly status: number;
+  readonly body: string;
+  json<T = any>(): T;
+}
+
+/** A GET with a timeout; network errors throw, HTTP errors return their status. */
+export async function get(
+  url: string,
+  init: { timeoutMs?: number; headers?: Record<string, string> } = {},
+): Promise<HttpResult> {
+  const response = await fetch(url, {
+    headers: init.headers,
+    signal: AbortSignal.timeout(init.timeoutMs ?? 5_000),
+  });
+  const body = await response.text();
+  return { status: response.status, body, json: () => JSON.parse(body) };
+}
+
+export interface LoadReport {
+  readonly sent: number;
+  readonly ok: number;
+  readonly failed: number;
+  /** One line per failure: time since start, then status or error. */
+  readonly failures: string[];
+  /** Milliseconds since start of each successful request, with what it returned. */
+  readonly successes: { atMs: number; value: unknown }[];
+}
+
+/**
+ * Calls `request` at a steady rate until stopped, `maxRequests` are sent or `maxSeconds` pass,
+ * whichever comes first. A request that throws, or returns `false`, counts as failed.
+ */
+export class LoadLoop {
+  private stopped = false;
+  private readonly done: Promise<LoadReport>;
+
+  constructor(
+    request: () => Promise<unknown>,
+    opts: { ratePerSecond: number; maxRequests: number; maxSeconds: number },
+  ) {
+    this.done = this.run(request, opts);
+  }
+
+  private async run(
+    request: () => Promise<unknown>,
+    opts: { ratePerSecond: number; maxRequests: number; maxSeconds: number },
+  ): Promise<LoadReport> {
+    const start = Date.now();
+    const gap = 1000 / opts.ratePerSecond;
+    const inFlight: Promise<void>[] = [];
+    const failures: string[] = [];
+    const successes: { atMs: number; value: unknown }[] = [];
+    let sent = 0;
+    while (
+      !this.stopped &&
+      sent < opts.maxRequests &&
+      Date.now() - start < opts.maxSeconds * 1000
+    ) {
+      sent++;
+      inFlight.push(
+        request().then(
+          (value) => {
+            if (value === false) failures.push(`${Date.now() - start} ms: rejected`);
+            else successes.push({ atMs: Date.now() - start, value });
+          },
+          (error: Error) => {
+            failures.push(`${Date.now() - start} ms: ${error.message}`);
+          },
+        ),
+      );
+      const next = start + sent * gap;
+      await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
+    }
+    await Promise.all(inFlight);
+    return { sent, ok: successes.length, failed: failures.length, failures, successes };
+  }
+
+  /** Stops sending and resolves once every request in flight has finished. */
+  stop(): Promise<LoadReport> {
+    this.stopped = true;
+    return this.done;
+  }
+}
