@@ -8,15 +8,15 @@ cd "$(dirname "$0")/.."
 action="${1:-up}"
 stack="${STACK:-dev}"
 
-if ! command -v pulumi >/dev/null 2>&1; then
-  echo "The Pulumi CLI is not installed: see https://www.pulumi.com/docs/iac/download-install/" >&2
-  echo "(npm test does not need it; it runs the program under the SDK's mock mode and a test engine.)" >&2
-  exit 1
+# Packages, Docker, the base image and the Pulumi CLI (scripts/setup.sh; each step is quick when done).
+setup=$(bash scripts/setup.sh up) || exit 1
+pulumi_root=$(sed -n 's/^pulumiRoot=//p' <<<"$setup")
+base_image=$(sed -n 's/^baseImage=//p' <<<"$setup")
+if [ -n "$pulumi_root" ]; then
+  export PATH="$pulumi_root/bin:$PATH" PULUMI_HOME="${PULUMI_HOME:-$pulumi_root/home}"
 fi
-if ! docker info >/dev/null 2>&1; then
-  echo "No Docker engine answers; starting one (needs root)." >&2
-  bash scripts/docker-up.sh
-fi
+# The plugins are installed by the toolchain, never downloaded, and no update check runs.
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true PULUMI_SKIP_UPDATE_CHECK=true
 
 mkdir -p .pulumi-state
 export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$PWD/.pulumi-state}"
@@ -28,6 +28,11 @@ if [ -z "${PULUMI_CONFIG_PASSPHRASE+set}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_
 fi
 
 pulumi stack select --create "$stack" >/dev/null
+# Only when the stack has no baseImage of its own: Docker Hub's image if it could be had, else the
+# local one the setup made.
+if ! pulumi config get baseImage --stack "$stack" >/dev/null 2>&1 && [ "$base_image" != debian:trixie-slim ]; then
+  pulumi config set baseImage "$base_image" --stack "$stack"
+fi
 case "$action" in
   up) pulumi up --yes --stack "$stack" ;;
   preview) pulumi preview --diff --stack "$stack" ;;

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `npm test`: set up what the tiers need (scripts/setup.sh: packages, Docker, the base image), run
+# the unit, app and e2e tiers, and close with one line: "N passed, N failed".
+#
+#   npm test                 every tier
+#   npm test -- unit app     only those tiers (the setup is the same)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+tiers=("$@")
+[ ${#tiers[@]} -gt 0 ] || tiers=(unit app e2e)
+for tier in "${tiers[@]}"; do
+  case "$tier" in
+    unit | app | e2e) ;;
+    *)
+      echo "npm test: tier is \"$tier\"; allowed: unit, app, e2e" >&2
+      exit 2
+      ;;
+  esac
+done
+
+bash scripts/setup.sh test || exit 1
+export BASE_IMAGE="${BASE_IMAGE:-ha-stack-base:trixie}"
+
+mkdir -p test-artifacts
+reports=()
+status=0
+for tier in "${tiers[@]}"; do
+  printf '\n=== npm test: %s tier\n' "$tier"
+  report="test-artifacts/vitest-$tier.json"
+  rm -f "$report"
+  npx vitest run --project "$tier" --reporter=default --reporter=json \
+    --outputFile.json="$report" || status=1
+  reports+=("$report")
+done
+
+printf '\n'
+node scripts/test-summary.mjs "${reports[@]}" || status=1
+exit $status
