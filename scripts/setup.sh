@@ -14,11 +14,10 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 dry_run=false
-if [ "${1:-}" = "--dry-run" ]; then
-  dry_run=true
-  shift
-fi
-purpose="${1:-test}"
+purpose=test
+for arg in "$@"; do
+  if [ "$arg" = --dry-run ]; then dry_run=true; else purpose="$arg"; fi
+done
 
 case "$purpose" in
   # unit: pgpool2, nginx-light and postgresql check the rendered configs with the real binaries;
