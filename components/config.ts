@@ -1,6 +1,7 @@
 import * as net from "node:net";
 import * as pulumi from "@pulumi/pulumi";
-import { LB_ALGORITHMS, type LbAlgorithm } from "./render/nginx";
+import { invalid, wholeNumber } from "./errors";
+import { LB_ALGORITHMS } from "./render/nginx";
 
 /** The Pulumi project name; config keys are `ha-stack:<key>`. */
 export const PROJECT = "ha-stack";
@@ -8,69 +9,87 @@ export const PROJECT = "ha-stack";
 /** Upper bound on `replicas`: nginx, pgpool's children and PostgreSQL's connections are sized for it. */
 export const MAX_REPLICAS = 32;
 
-/**
- * Every config key with its default. `Pulumi.yaml` repeats these defaults for the CLI
- * (a unit test keeps the two equal); the program applies them itself because mock mode and
- * older CLIs do not.
- */
-export const DEFAULTS = {
-  replicas: 3,
-  lbAlgorithm: "round_robin" as LbAlgorithm,
-  httpPort: 8080,
-  listenAddress: "127.0.0.1",
-  baseImage: "debian:trixie-slim",
-  synchronousReplication: false,
-  retainData: true,
-  collectorIntervalSeconds: 15,
-  rolloutBatch: 1,
-} as const;
+/** A value as the CLI hands it over (a string), or already typed (tests). */
+type RawValue = string | number | boolean;
 
-/** The validated configuration of one stack. Built once, frozen, handed to every component. */
-export interface StackConfig {
-  /** Stack name (`pulumi stack`), e.g. `dev`. */
-  readonly stack: string;
-  /** Prefix of every Docker object name of this stack, e.g. `ha-stack-dev`. */
-  readonly prefix: string;
-  /** App containers: app-0 is the migration leader. 1–32, @default 3 */
-  readonly replicas: number;
-  /** nginx balancing. @default "round_robin" */
-  readonly lbAlgorithm: LbAlgorithm;
-  /** Host port nginx publishes. @default 8080 */
-  readonly httpPort: number;
-  /** Host address the published ports bind to. @default "127.0.0.1" */
-  readonly listenAddress: string;
-  /** Host port for pgpool, bound to listenAddress; undefined = not published. @default undefined */
-  readonly pgpoolPort: number | undefined;
-  /** Image every ha-stack image builds FROM. @default "debian:trixie-slim" */
-  readonly baseImage: string;
-  /** Commit waits for the standby while one is attached. @default false */
-  readonly synchronousReplication: boolean;
-  /** Database volumes survive `pulumi destroy`. @default true */
-  readonly retainData: boolean;
-  /** Seconds between host-metric samples; 0 = no collector container. @default 15 */
-  readonly collectorIntervalSeconds: number;
-  /**
-   * Followers replaced at a time when the app image changes (also how many are created at
-   * once); each batch is healthy before the next starts. 1–32, @default 1
-   */
-  readonly rolloutBatch: number;
+/** Returned by `ConfigKey.parse` for a value that is not allowed. */
+const INVALID = Symbol("invalid");
+
+/** One row of the config table: everything the program, Pulumi.yaml and the README say of a key. */
+export interface ConfigKey<T> {
+  /** The key's `type` in Pulumi.yaml. */
+  readonly type: "integer" | "string" | "boolean";
+  /** The value when the key is not set; undefined = the feature is off. */
+  readonly default: T;
+  /** What a valid value is, as the error message and the README's "allowed" column say it. */
+  readonly allowed: string;
+  /** What the key does: Pulumi.yaml's description (plus "Allowed: …") and the README's "meaning". */
+  readonly description: string;
+  /** The typed value, or INVALID. Never sees undefined: an unset key takes `default`. */
+  parse(value: RawValue): T | typeof INVALID;
 }
 
-/** Raw values as the CLI hands them over: strings (or already-typed values from tests). */
-export type RawConfig = Readonly<Record<string, string | number | boolean | undefined>>;
+function integer<D extends number | undefined>(row: {
+  default: D;
+  min: number;
+  max: number;
+  description: string;
+}): ConfigKey<number | D> {
+  return {
+    type: "integer",
+    default: row.default,
+    allowed: wholeNumber(row.min, row.max),
+    description: row.description,
+    parse(value) {
+      const text = String(value).trim();
+      const n = /^-?[0-9]+$/.test(text) ? Number(text) : NaN;
+      return Number.isSafeInteger(n) && n >= row.min && n <= row.max ? n : INVALID;
+    },
+  };
+}
 
-const KNOWN_KEYS = [
-  "replicas",
-  "lbAlgorithm",
-  "httpPort",
-  "listenAddress",
-  "pgpoolPort",
-  "baseImage",
-  "synchronousReplication",
-  "retainData",
-  "collectorIntervalSeconds",
-  "rolloutBatch",
-] as const;
+function oneOf<V extends string>(row: {
+  default: V;
+  values: readonly V[];
+  description: string;
+}): ConfigKey<V> {
+  return {
+    type: "string",
+    default: row.default,
+    allowed: row.values.join(", "),
+    description: row.description,
+    parse: (value) => row.values.find((v) => v === value) ?? INVALID,
+  };
+}
+
+function text(row: {
+  default: string;
+  valid: (value: string) => boolean;
+  allowed: string;
+  description: string;
+}): ConfigKey<string> {
+  return {
+    type: "string",
+    default: row.default,
+    allowed: row.allowed,
+    description: row.description,
+    parse: (value) => (typeof value === "string" && row.valid(value) ? value : INVALID),
+  };
+}
+
+function flag(row: { default: boolean; description: string }): ConfigKey<boolean> {
+  return {
+    type: "boolean",
+    default: row.default,
+    allowed: "true or false",
+    description: row.description,
+    parse(value) {
+      if (value === true || value === "true") return true;
+      if (value === false || value === "false") return false;
+      return INVALID;
+    },
+  };
+}
 
 // Docker's reference grammar, simplified: [registry[:port]/]path[:tag][@digest], lower-case path.
 const IMAGE_REFERENCE =
@@ -79,135 +98,159 @@ const IMAGE_REFERENCE =
 // Docker object names: [a-zA-Z0-9][a-zA-Z0-9_.-]*. Stack names become part of every name.
 const DOCKER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
-class ConfigErrors {
-  readonly messages: string[] = [];
-  add(key: string, value: unknown, allowed: string): void {
-    this.messages.push(`${PROJECT}:${key} is ${JSON.stringify(value)}; ${allowed}`);
-  }
+/**
+ * Every config key, one row each: the single source of the defaults, the validation and the
+ * known keys. Pulumi.yaml's `config:` block and the README's table repeat it for the CLI and
+ * for readers; test/unit/config.test.ts keeps both equal to it. The program applies the defaults
+ * itself because mock mode and older CLIs do not.
+ */
+export const CONFIG_KEYS = {
+  replicas: integer({
+    default: 3,
+    min: 1,
+    max: MAX_REPLICAS,
+    description: "App containers; app-0 is the migration leader.",
+  }),
+  lbAlgorithm: oneOf({
+    default: "round_robin",
+    values: LB_ALGORITHMS,
+    description: "How nginx spreads requests over the app containers.",
+  }),
+  httpPort: integer({
+    default: 8080,
+    min: 1,
+    max: 65535,
+    description: "Host port nginx publishes.",
+  }),
+  listenAddress: text({
+    default: "127.0.0.1",
+    valid: (value) => net.isIP(value) !== 0,
+    allowed: "an IPv4 or IPv6 address of this host, e.g. 127.0.0.1 or 0.0.0.0",
+    description: "Host address every published port binds to.",
+  }),
+  pgpoolPort: integer({
+    default: undefined,
+    min: 1,
+    max: 65535,
+    description:
+      "Host port for pgpool, bound to listenAddress, not httpPort; unset = not published.",
+  }),
+  baseImage: text({
+    default: "debian:trixie-slim",
+    valid: (value) => IMAGE_REFERENCE.test(value),
+    allowed: "a Docker image reference such as debian:trixie-slim or registry:5000/debian:trixie",
+    description: "The image every ha-stack image builds FROM.",
+  }),
+  synchronousReplication: flag({
+    default: false,
+    description: "Commits wait for the standby while one is attached.",
+  }),
+  retainData: flag({
+    default: true,
+    description: "The database volumes survive pulumi destroy.",
+  }),
+  collectorIntervalSeconds: integer({
+    default: 15,
+    min: 0,
+    max: 3600,
+    description: "Seconds between host-metric samples; 0 = no collector container.",
+  }),
+  rolloutBatch: integer({
+    default: 1,
+    min: 1,
+    max: MAX_REPLICAS,
+    description:
+      "Followers replaced at a time when the app image changes (also how many are created at once); each batch is healthy before the next starts; a batch larger than the followers means all of them at once (with a warning).",
+  }),
+};
+
+type ConfigKeys = typeof CONFIG_KEYS;
+
+/** The value of every config key, typed by its row. */
+type ConfigValues = {
+  readonly [K in keyof ConfigKeys]: ConfigKeys[K] extends ConfigKey<infer T> ? T : never;
+};
+
+/**
+ * The validated configuration of one stack. Built once, frozen, handed to every component. The
+ * keys, their types and defaults are the rows of `CONFIG_KEYS`.
+ */
+export interface StackConfig extends ConfigValues {
+  /** Stack name (`pulumi stack`), e.g. `dev`. */
+  readonly stack: string;
+  /** Prefix of every Docker object name of this stack, e.g. `ha-stack-dev`. */
+  readonly prefix: string;
 }
 
-function integer(
-  errors: ConfigErrors,
-  raw: RawConfig,
-  key: string,
-  fallback: number | undefined,
-  min: number,
-  max: number,
-): number | undefined {
-  const value = raw[key];
-  if (value === undefined || value === "") return fallback;
-  const text = String(value).trim();
-  const n = /^-?[0-9]+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    errors.add(key, value, `allowed: a whole number from ${min} to ${max}`);
-    return fallback;
-  }
-  return n;
-}
+/** Raw values as the CLI hands them over: strings (or already-typed values from tests). */
+export type RawConfig = Readonly<Record<string, RawValue | undefined>>;
 
-function boolean(errors: ConfigErrors, raw: RawConfig, key: string, fallback: boolean): boolean {
-  const value = raw[key];
-  if (value === undefined || value === "") return fallback;
-  if (value === true || value === "true") return true;
-  if (value === false || value === "false") return false;
-  errors.add(key, value, "allowed: true or false");
-  return fallback;
-}
-
-function text(raw: RawConfig, key: string, fallback: string): string {
-  const value = raw[key];
-  return value === undefined || value === "" ? fallback : String(value);
-}
+const KNOWN_KEYS = Object.keys(CONFIG_KEYS) as (keyof ConfigKeys)[];
 
 /**
  * Validates raw config values and returns the typed, frozen stack config. Every bad value is
  * reported (key, value, what is allowed) in one Error, thrown before any resource is declared.
+ * An empty string is a value like any other (and allowed by no key), not "unset".
  */
-export function parseConfig(raw: RawConfig, stack: string): StackConfig {
-  const errors = new ConfigErrors();
+export function parseConfig(
+  raw: RawConfig,
+  stack: string,
+  warn: (message: string) => void = (message) => pulumi.log.warn(message),
+): StackConfig {
+  const errors: string[] = [];
 
   for (const key of Object.keys(raw)) {
-    if (!(KNOWN_KEYS as readonly string[]).includes(key)) {
-      errors.add(key, raw[key], `not a known key; known keys: ${KNOWN_KEYS.join(", ")}`);
+    if (!(KNOWN_KEYS as string[]).includes(key)) {
+      errors.push(invalid(`${PROJECT} config key`, key, KNOWN_KEYS.join(", ")));
     }
   }
   if (!DOCKER_NAME.test(stack)) {
-    errors.add("stack", stack, "allowed: a stack name of letters, digits, '_', '.', '-'");
-  }
-
-  const replicas = integer(errors, raw, "replicas", DEFAULTS.replicas, 1, MAX_REPLICAS)!;
-
-  const lbAlgorithm = text(raw, "lbAlgorithm", DEFAULTS.lbAlgorithm) as LbAlgorithm;
-  if (!LB_ALGORITHMS.includes(lbAlgorithm)) {
-    errors.add("lbAlgorithm", raw.lbAlgorithm, `allowed: ${LB_ALGORITHMS.join(", ")}`);
-  }
-
-  const httpPort = integer(errors, raw, "httpPort", DEFAULTS.httpPort, 1, 65535)!;
-  const pgpoolPort = integer(errors, raw, "pgpoolPort", undefined, 1, 65535);
-  if (pgpoolPort !== undefined && pgpoolPort === httpPort) {
-    errors.add("pgpoolPort", raw.pgpoolPort, `allowed: a port other than httpPort (${httpPort})`);
-  }
-
-  const listenAddress = text(raw, "listenAddress", DEFAULTS.listenAddress);
-  if (net.isIP(listenAddress) === 0) {
-    errors.add(
-      "listenAddress",
-      raw.listenAddress,
-      "allowed: an IPv4 or IPv6 address of this host, e.g. 127.0.0.1 or 0.0.0.0",
+    errors.push(
+      invalid(
+        "stack name",
+        stack,
+        "letters, digits, '_', '.', '-', starting with a letter or digit",
+      ),
     );
   }
 
-  const baseImage = text(raw, "baseImage", DEFAULTS.baseImage);
-  if (!IMAGE_REFERENCE.test(baseImage)) {
-    errors.add(
-      "baseImage",
-      raw.baseImage,
-      "allowed: a Docker image reference such as debian:trixie-slim or registry:5000/debian:trixie",
+  const values: Record<string, unknown> = {};
+  for (const key of KNOWN_KEYS) {
+    const row: ConfigKey<unknown> = CONFIG_KEYS[key];
+    const value = raw[key];
+    const parsed = value === undefined ? row.default : row.parse(value);
+    if (parsed === INVALID) errors.push(invalid(`${PROJECT}:${key}`, value, row.allowed));
+    values[key] = parsed === INVALID ? row.default : parsed;
+  }
+  const config = values as { -readonly [K in keyof ConfigValues]: ConfigValues[K] };
+
+  if (config.pgpoolPort !== undefined && config.pgpoolPort === config.httpPort) {
+    errors.push(
+      invalid(
+        `${PROJECT}:pgpoolPort`,
+        raw.pgpoolPort,
+        `a port other than httpPort (${config.httpPort})`,
+      ),
     );
   }
 
-  const synchronousReplication = boolean(
-    errors,
-    raw,
-    "synchronousReplication",
-    DEFAULTS.synchronousReplication,
-  );
-  const retainData = boolean(errors, raw, "retainData", DEFAULTS.retainData);
-  const collectorIntervalSeconds = integer(
-    errors,
-    raw,
-    "collectorIntervalSeconds",
-    DEFAULTS.collectorIntervalSeconds,
-    0,
-    3600,
-  )!;
-  const rolloutBatch = integer(
-    errors,
-    raw,
-    "rolloutBatch",
-    DEFAULTS.rolloutBatch,
-    1,
-    MAX_REPLICAS,
-  )!;
-
-  if (errors.messages.length > 0) {
-    throw new Error(`Invalid ha-stack configuration:\n  ${errors.messages.join("\n  ")}`);
+  if (errors.length > 0) {
+    throw new Error(`Invalid ${PROJECT} configuration:\n  ${errors.join("\n  ")}`);
   }
 
-  return Object.freeze({
-    stack,
-    prefix: `${PROJECT}-${stack}`,
-    replicas,
-    lbAlgorithm,
-    httpPort,
-    listenAddress,
-    pgpoolPort,
-    baseImage,
-    synchronousReplication,
-    retainData,
-    collectorIntervalSeconds,
-    rolloutBatch,
-  });
+  // A batch at least as large as the followers already means "all followers at once", so a
+  // larger one is clamped with a warning rather than rejected: rejecting it would make scaling
+  // down (`pulumi config set replicas 1`) fail on a key the user did not touch.
+  const followers = config.replicas - 1;
+  if (config.rolloutBatch > Math.max(1, followers)) {
+    warn(
+      `${PROJECT}:rolloutBatch is ${config.rolloutBatch} but replicas is ${config.replicas} ` +
+        `(${followers} follower${followers === 1 ? "" : "s"}): all followers are replaced at once`,
+    );
+    config.rolloutBatch = Math.max(1, followers);
+  }
+
+  return Object.freeze({ stack, prefix: `${PROJECT}-${stack}`, ...config });
 }
 
 /** Reads this stack's `ha-stack:*` config and validates it (the one place config is read). */

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { DEFAULTS, parseConfig } from "../../components/config";
+import { CONFIG_KEYS, parseConfig } from "../../components/config";
 import { ProgramError, runProgram } from "./harness";
 
 const bad = (raw: Record<string, string>) => () => parseConfig(raw, "dev");
@@ -41,7 +41,7 @@ describe("parseConfig", () => {
         synchronousReplication: "true",
         retainData: "false",
         collectorIntervalSeconds: "0",
-        rolloutBatch: "32",
+        rolloutBatch: "31",
       },
       "staging",
     );
@@ -53,7 +53,7 @@ describe("parseConfig", () => {
       synchronousReplication: true,
       retainData: false,
       collectorIntervalSeconds: 0,
-      rolloutBatch: 32,
+      rolloutBatch: 31,
       prefix: "ha-stack-staging",
     });
   });
@@ -111,8 +111,27 @@ describe("parseConfig", () => {
     [
       "replica",
       "5",
-      `ha-stack:replica is "5"; not a known key; known keys: replicas, lbAlgorithm, httpPort, listenAddress, pgpoolPort, baseImage, synchronousReplication, retainData, collectorIntervalSeconds, rolloutBatch`,
+      `ha-stack config key is "replica"; allowed: replicas, lbAlgorithm, httpPort, listenAddress, pgpoolPort, baseImage, synchronousReplication, retainData, collectorIntervalSeconds, rolloutBatch`,
     ],
+    // An empty string is a bad value, not "unset" (`pulumi config rm` unsets a key).
+    ["replicas", "", `ha-stack:replicas is ""; allowed: a whole number from 1 to 32`],
+    ["pgpoolPort", "", `ha-stack:pgpoolPort is ""; allowed: a whole number from 1 to 65535`],
+    [
+      "lbAlgorithm",
+      "",
+      `ha-stack:lbAlgorithm is ""; allowed: round_robin, least_conn, ip_hash, consistent_hash`,
+    ],
+    [
+      "listenAddress",
+      "",
+      `ha-stack:listenAddress is ""; allowed: an IPv4 or IPv6 address of this host, e.g. 127.0.0.1 or 0.0.0.0`,
+    ],
+    [
+      "baseImage",
+      "",
+      `ha-stack:baseImage is ""; allowed: a Docker image reference such as debian:trixie-slim or registry:5000/debian:trixie`,
+    ],
+    ["retainData", "", `ha-stack:retainData is ""; allowed: true or false`],
   ])("rejects %s = %s naming key, value and what is allowed", (key, value, message) => {
     expect(bad({ [key]: value })).toThrow(`Invalid ha-stack configuration:\n  ${message}`);
   });
@@ -131,24 +150,115 @@ describe("parseConfig", () => {
 
   it("rejects a stack name Docker cannot use in object names", () => {
     expect(() => parseConfig({}, "my stack")).toThrow(
-      `ha-stack:stack is "my stack"; allowed: a stack name of letters, digits, '_', '.', '-'`,
+      `stack name is "my stack"; allowed: letters, digits, '_', '.', '-', starting with a letter or digit`,
     );
   });
+});
 
-  it("matches the defaults Pulumi.yaml declares for the CLI", () => {
+describe("rolloutBatch larger than the followers", () => {
+  it.each([
+    [4, 32, 3, "replicas is 4 (3 followers)"],
+    [3, 3, 2, "replicas is 3 (2 followers)"],
+    [2, 5, 1, "replicas is 2 (1 follower)"],
+    [1, 2, 1, "replicas is 1 (0 followers)"],
+  ])(
+    "replicas %i, rolloutBatch %i: clamped to %i with a warning",
+    (replicas, batch, clamped, why) => {
+      const warn = vi.fn();
+      const config = parseConfig(
+        { replicas: String(replicas), rolloutBatch: String(batch) },
+        "dev",
+        warn,
+      );
+      expect(config.rolloutBatch).toBe(clamped);
+      expect(warn.mock.calls).toEqual([
+        [`ha-stack:rolloutBatch is ${batch} but ${why}: all followers are replaced at once`],
+      ]);
+    },
+  );
+
+  it.each([
+    [1, 1],
+    [3, 2],
+    [32, 31],
+  ])("replicas %i, rolloutBatch %i: taken as it is, no warning", (replicas, batch) => {
+    const warn = vi.fn();
+    const config = parseConfig(
+      { replicas: String(replicas), rolloutBatch: String(batch) },
+      "dev",
+      warn,
+    );
+    expect(config.rolloutBatch).toBe(batch);
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it("does not warn when the config is rejected anyway", () => {
+    const warn = vi.fn();
+    expect(() => parseConfig({ replicas: "0", rolloutBatch: "5" }, "dev", warn)).toThrow();
+    expect(warn).not.toHaveBeenCalled();
+  });
+});
+
+/** Each row of the config table as Pulumi.yaml declares it. */
+function pulumiYamlRow(row: (typeof CONFIG_KEYS)[keyof typeof CONFIG_KEYS]) {
+  return {
+    type: row.type,
+    ...(row.default === undefined ? {} : { default: row.default }),
+    description: `${row.description} Allowed: ${row.allowed}.`,
+  };
+}
+
+/** Each row of the config table as the README's table shows it (backticks are formatting). */
+function readmeRow(key: string, row: (typeof CONFIG_KEYS)[keyof typeof CONFIG_KEYS]) {
+  return [
+    key,
+    row.default === undefined ? "unset" : String(row.default),
+    row.allowed,
+    row.description,
+  ];
+}
+
+describe("the config table", () => {
+  it("is what Pulumi.yaml declares for the CLI (type, default, description)", () => {
     const project = yaml.load(
       fs.readFileSync(path.resolve(__dirname, "../../Pulumi.yaml"), "utf8"),
-    ) as { config: Record<string, { default?: unknown; type: string; description: string }> };
-    const declared = Object.fromEntries(
-      Object.entries(project.config)
-        .filter(([, spec]) => spec.default !== undefined)
-        .map(([key, spec]) => [key, spec.default]),
+    ) as { config: Record<string, unknown> };
+    const expected = Object.fromEntries(
+      Object.entries(CONFIG_KEYS).map(([key, row]) => [key, pulumiYamlRow(row)]),
     );
-    expect(declared).toEqual(DEFAULTS);
-    for (const [key, spec] of Object.entries(project.config)) {
-      expect(spec.description, key).toBeTruthy();
+    expect(project.config).toEqual(expected);
+    // Same order as the table, so the file reads like it.
+    expect(Object.keys(project.config)).toEqual(Object.keys(CONFIG_KEYS));
+  });
+
+  it("is the README's table of config keys", () => {
+    const readme = fs.readFileSync(path.resolve(__dirname, "../../README.md"), "utf8");
+    const header = "| key | default | allowed | meaning |";
+    const start = readme.indexOf(`${header}\n|---|---|---|---|\n`);
+    expect(start, "the README's config table").toBeGreaterThan(-1);
+    const lines = readme.slice(start).split("\n").slice(2);
+    const rows = lines
+      .slice(
+        0,
+        lines.findIndex((line) => !line.startsWith("|")),
+      )
+      .map((line) =>
+        line
+          .slice(1, -1)
+          .split(" | ")
+          .map((cell) => cell.trim().replaceAll("`", "")),
+      );
+    expect(rows).toEqual(Object.entries(CONFIG_KEYS).map(([key, row]) => readmeRow(key, row)));
+  });
+
+  it("gives every key a default its own validation accepts", () => {
+    for (const [key, row] of Object.entries(CONFIG_KEYS)) {
+      if (row.default === undefined) continue;
+      expect(
+        parseConfig({ [key]: String(row.default) }, "dev")[key as keyof typeof CONFIG_KEYS],
+        key,
+      ).toBe(row.default);
     }
-    expect(Object.keys(project.config)).toContain("pgpoolPort");
   });
 });
 
