@@ -1,16 +1,13 @@
 // Failover outage, lost writes and restart gaps: the failure drill of `npm run drill:failover`
-// (ops/drill/) on a stack of its own (`bench-failover`, 127.0.0.1:18150,
-// pgpool on 18151), first with synchronous replication (every scenario), then without it (the
-// primary loss again: what an asynchronous standby loses). Needs the Docker engine and the base
-// image; takes a few minutes.
+// (ops/drill/) on a stack of its own (`bench-failover`, 127.0.0.1:18150, pgpool on 18151), first
+// with synchronous replication (every scenario), then without it (the primary loss again: what
+// an asynchronous standby loses). Needs the Docker engine and the base image; takes a few
+// minutes.
 //   npx tsx bench/failover.ts
-import {
-  findTarget,
-  runDrill,
-  seconds,
-  type ContainerLossResult,
-  type DrillReport,
-} from "../ops/drill/drill";
+import { runDrill, type DrillReport } from "../ops/drill/drill";
+import { seconds } from "../ops/drill/report";
+import type { ContainerLossResult } from "../ops/drill/scenarios";
+import { findTarget } from "../ops/drill/target";
 import { destroyStack, upStack } from "../ops/stack";
 import { report, type Figure } from "./report";
 

@@ -1,17 +1,12 @@
 // `npm run drill:failover -- --stack dev --yes`: a failure drill against a running ha-stack.
 // DESTRUCTIVE: it SIGKILLs the primary, the standby, app containers, nginx and pgpool of the
 // stack, one after another, while it writes through pgpool and reads through nginx, and prints
-// what clients saw. Run it on the Docker host, as root. The logic lives in
-// ops/drill/ (shared with the e2e test and bench/failover.ts).
-import {
-  findTarget,
-  runDrill,
-  SCENARIOS,
-  seconds,
-  WRITES_TABLE,
-  type DrillReport,
-  type Scenario,
-} from "../ops/drill/drill";
+// what clients saw. Run it on the Docker host, as root. The logic lives in ops/drill/ (shared
+// with the e2e test and bench/failover.ts).
+import { runDrill, SCENARIOS, type Scenario } from "../ops/drill/drill";
+import { summary } from "../ops/drill/report";
+import { findTarget } from "../ops/drill/target";
+import { WRITES_TABLE } from "../ops/drill/writer";
 
 const USAGE = `usage: npm run drill:failover -- [--stack <name>] [--only <scenario,…>] --yes
 
@@ -64,42 +59,6 @@ function parseArgs(argv: string[]): Args {
 function fail(message: string): never {
   console.error(`drill:failover: ${message}\n\n${USAGE}`);
   process.exit(2);
-}
-
-/** The figures of the report, one line each. */
-export function summary(r: DrillReport): string[] {
-  const lines = [`stack ${r.stack}, synchronous replication ${r.synchronous ? "on" : "off"}`];
-  if (r.primaryLoss) {
-    const p = r.primaryLoss;
-    lines.push(
-      `primary loss (${p.failed} → ${p.survivor}): promoted after ${seconds(p.promotedAfter)}, ` +
-        `write outage ${seconds(p.writeOutage)}, ${p.lostWrites.length} of ${p.writesAcknowledged} acknowledged writes lost, ` +
-        `${p.http.failed} of ${p.http.sent} HTTP requests failed; old primary ${p.oldPrimaryNow}, both nodes up in pgpool after ${seconds(p.rejoinedAfter)}`,
-    );
-  }
-  if (r.convergedAfterFailover) {
-    lines.push(`converged after the failover: ${seconds(r.convergedAfterFailover.after)} later`);
-  }
-  const loss = (name: string, l: DrillReport["standbyLoss"]) => {
-    if (!l) return;
-    lines.push(
-      `${name} (${l.node}): ${l.http.failed} of ${l.http.sent} HTTP requests failed, longest gap ${seconds(l.http.gap)}, ` +
-        `healthy again after ${seconds(l.healthyAfter)}` +
-        (l.writesFailed !== undefined ? `, write outage ${seconds(l.writeOutage)}` : ""),
-    );
-  };
-  loss("standby loss", r.standbyLoss);
-  loss("app replica loss", r.replicaLoss);
-  loss("leader loss", r.leaderLoss);
-  loss("nginx loss", r.nginxLoss);
-  loss("pgpool loss", r.pgpoolLoss);
-  lines.push(
-    `two writable nodes: ${r.monitor.bothWritableAtMs.length} of ${r.monitor.samples} samples over ${r.monitor.seconds.toFixed(0)} s`,
-  );
-  lines.push(
-    `final state: primary ${r.final.state.primary ?? "none"}, pgpool ${r.final.state.poolNodes.map((n) => `${n.host}=${n.role}/${n.status}`).join(" ")}`,
-  );
-  return lines;
 }
 
 async function main(): Promise<void> {
