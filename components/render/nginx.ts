@@ -3,6 +3,7 @@
  * `/etc/ha-stack/nginx.conf` and `/etc/ha-stack/upstreams`. The image's entrypoint turns the
  * upstreams list into `/run/nginx/upstream-servers.conf` (resolved IPs) and keeps it current.
  */
+import { checkInteger, invalid } from "../errors";
 
 /** How nginx spreads requests over the app replicas. */
 export const LB_ALGORITHMS = ["round_robin", "least_conn", "ip_hash", "consistent_hash"] as const;
@@ -49,36 +50,27 @@ const ALGORITHM_DIRECTIVE: Record<LbAlgorithm, string | undefined> = {
 // which would break the upstreams file or the generated `server` lines.
 const HOST = /^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9])?$/;
 
-function invalid(field: string, value: unknown, allowed: string): Error {
-  return new Error(`nginx ${field} is ${JSON.stringify(value)}; allowed: ${allowed}`);
-}
-
 function validate(input: NginxConfInput): void {
   if (!(LB_ALGORITHMS as readonly string[]).includes(input.algorithm)) {
-    throw invalid("algorithm", input.algorithm, LB_ALGORITHMS.join(", "));
+    throw new Error(invalid("nginx algorithm", input.algorithm, LB_ALGORITHMS.join(", ")));
   }
-  if (!Number.isInteger(input.listenPort) || input.listenPort < 1 || input.listenPort > 65535) {
-    throw invalid("listenPort", input.listenPort, "a whole number from 1 to 65535");
-  }
-  const count = input.upstreams.length;
-  if (count < 1 || count > MAX_UPSTREAMS) {
-    throw invalid("upstreams", `${count} entries`, `1 to ${MAX_UPSTREAMS} entries`);
-  }
+  checkInteger("nginx listenPort", input.listenPort, 1, 65535);
+  checkInteger("nginx upstreams.length", input.upstreams.length, 1, MAX_UPSTREAMS);
   const seen = new Set<string>();
   input.upstreams.forEach(({ host, port }, i) => {
     if (typeof host !== "string" || !HOST.test(host)) {
-      throw invalid(
-        `upstreams[${i}].host`,
-        host,
-        "a host name or IPv4 address of letters, digits, '.', '_', '-' (at most 253 characters)",
+      throw new Error(
+        invalid(
+          `nginx upstreams[${i}].host`,
+          host,
+          "a host name or IPv4 address of letters, digits, '.', '_', '-' (at most 253 characters)",
+        ),
       );
     }
-    if (!Number.isInteger(port) || port < 1 || port > 65535) {
-      throw invalid(`upstreams[${i}].port`, port, "a whole number from 1 to 65535");
-    }
+    checkInteger(`nginx upstreams[${i}].port`, port, 1, 65535);
     const key = `${host}:${port}`;
     if (seen.has(key)) {
-      throw invalid(`upstreams[${i}]`, key, "each host:port once");
+      throw new Error(invalid(`nginx upstreams[${i}]`, key, "each host:port once"));
     }
     seen.add(key);
   });
@@ -150,6 +142,15 @@ ${directive === undefined ? "        # round robin: nginx's default method\n" : 
         proxy_set_header X-Forwarded-Proto $scheme;
         proxy_set_header Upgrade $http_upgrade;
         proxy_set_header Connection $connection_upgrade;
+
+        # Security headers on every answer, nginx's own included (/nginx-health, a 502 when no
+        # replica is up). The app sets the same two; nginx hides the app's copies so each
+        # header is sent once. No location sets add_header or proxy_hide_header, so every
+        # location inherits these.
+        proxy_hide_header X-Content-Type-Options;
+        proxy_hide_header Referrer-Policy;
+        add_header X-Content-Type-Options nosniff always;
+        add_header Referrer-Policy no-referrer always;
 
         # A stopped or replaced replica fails fast and the request moves to the next one,
         # at most 3 attempts within 10 s.

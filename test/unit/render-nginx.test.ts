@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { blockOf, inEffect, named, parseNginx, type Directive } from "./conf-files";
 import {
   LB_ALGORITHMS,
   renderNginxConf,
@@ -22,11 +23,28 @@ function input(algorithm: LbAlgorithm, n: number): NginxConfInput {
   };
 }
 
-/** The `upstream app { … }` block of a rendered config. */
-function upstreamBlock(conf: string): string {
-  const match = /^ {4}upstream app \{\n([\s\S]*?)^ {4}\}/m.exec(conf);
-  if (!match) throw new Error("no upstream app block");
-  return match[1];
+/** The rendered nginx.conf as nginx reads it: top level, `http`, its `server`, `upstream app`. */
+function parsed(conf: string) {
+  const main = parseNginx(conf);
+  const http = blockOf(main, "http");
+  const server = blockOf(http, "server");
+  return { main, http, server, upstream: blockOf(http, "upstream", "app") };
+}
+
+/** The one directive `name` at a level, as its args. */
+function only(level: readonly Directive[], name: string): string[] {
+  const found = named(level, name);
+  expect(
+    found.map((d) => d.args),
+    name,
+  ).toHaveLength(1);
+  return found[0].args;
+}
+
+/** Each `location` of the server with the directive levels it sees (http, server, location). */
+function locations(conf: string): [string, Directive[][]][] {
+  const { http, server } = parsed(conf);
+  return named(server, "location").map((l) => [l.args.join(" "), [http, server, l.block!]]);
 }
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), "hs-nginx-unit-"));
@@ -70,76 +88,138 @@ function serversFor(upstreams: string): string {
 
 describe("renderNginxConf", () => {
   it.each([
-    ["round_robin", undefined],
-    ["least_conn", "least_conn;"],
-    ["ip_hash", "ip_hash;"],
-    ["consistent_hash", "hash $remote_addr consistent;"],
-  ] as const)("%s puts its balancing directive in the upstream block", (algorithm, directive) => {
-    const block = upstreamBlock(renderNginxConf(input(algorithm, 3)));
-    const directives = block
-      .split("\n")
-      .map((l) => l.trim())
-      .filter((l) => l !== "" && !l.startsWith("#"));
-    expect(directives).toEqual([
-      ...(directive === undefined ? [] : [directive]),
-      "zone app 64k;",
-      "include /run/nginx/upstream-servers.conf;",
+    ["round_robin", []],
+    ["least_conn", [["least_conn"]]],
+    ["ip_hash", [["ip_hash"]]],
+    ["consistent_hash", [["hash", "$remote_addr", "consistent"]]],
+  ] as const)("%s puts its balancing directive in the upstream block", (algorithm, method) => {
+    const { upstream } = parsed(renderNginxConf(input(algorithm, 3)));
+    expect(upstream.map((d) => [d.name, ...d.args])).toEqual([
+      ...method,
+      ["zone", "app", "64k"],
+      ["include", "/run/nginx/upstream-servers.conf"],
     ]);
   });
 
   it("runs as non-root with every writable path under /run/nginx and logs to the container", () => {
-    const conf = renderNginxConf(input("round_robin", 3));
-    expect(conf).not.toMatch(/^\s*user\s/m);
-    expect(conf).toContain("daemon off;");
-    expect(conf).toContain("pid /run/nginx/nginx.pid;");
+    const { main, http, server } = parsed(renderNginxConf(input("round_robin", 3)));
+    expect(named(main, "user")).toEqual([]);
+    expect(only(main, "daemon")).toEqual(["off"]);
+    expect(only(main, "pid")).toEqual(["/run/nginx/nginx.pid"]);
+    expect(only(main, "error_log")).toEqual(["stderr", "warn"]);
     for (const temp of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]) {
-      expect(conf).toContain(`${temp}_temp_path /run/nginx/${temp};`);
+      expect(only(http, `${temp}_temp_path`)).toEqual([`/run/nginx/${temp}`]);
     }
-    expect(conf).toContain("error_log stderr warn;");
-    expect(conf).toMatch(/access_log \/dev\/stdout \w+;/);
-    expect(conf).toContain("listen 8080;");
-    expect(conf).toContain("server_tokens off;");
-    expect(conf).toContain("client_max_body_size 1m;");
+    const [logFormat] = only(http, "log_format");
+    expect(only(http, "access_log")).toEqual(["/dev/stdout", logFormat]);
+    expect(only(http, "server_tokens")).toEqual(["off"]);
+    expect(only(http, "client_max_body_size")).toEqual(["1m"]);
+    expect(only(server, "listen")).toEqual(["8080"]);
   });
 
-  it("proxies websockets and forwards the client's address, with nginx variables left literal", () => {
+  it("proxies websockets in every proxied location: HTTP/1.1, Upgrade passed, Connection mapped", () => {
     const conf = renderNginxConf(input("ip_hash", 3));
-    expect(conf).toMatch(/map \$http_upgrade \$connection_upgrade \{\s+default upgrade;/);
-    for (const header of [
-      "Host $host",
-      "X-Real-IP $remote_addr",
-      "X-Forwarded-For $proxy_add_x_forwarded_for",
-      "Upgrade $http_upgrade",
-      "Connection $connection_upgrade",
-    ]) {
-      expect(conf).toContain(`proxy_set_header ${header};`);
+    const map = blockOf(parsed(conf).http, "map", "$http_upgrade", "$connection_upgrade");
+    expect(map.map((d) => [d.name, ...d.args])).toEqual([
+      ["default", "upgrade"],
+      ["", "close"],
+    ]);
+    const proxied = locations(conf).filter(([, levels]) => named(levels[2], "proxy_pass").length);
+    expect(proxied.map(([path]) => path)).toEqual(["/socket.io/", "/"]);
+    for (const [path, levels] of proxied) {
+      expect(inEffect(levels, "proxy_http_version"), path).toEqual([["1.1"]]);
+      expect(inEffect(levels, "proxy_set_header"), path).toEqual(
+        expect.arrayContaining([
+          ["Upgrade", "$http_upgrade"],
+          ["Connection", "$connection_upgrade"],
+          ["Host", "$host"],
+          ["X-Real-IP", "$remote_addr"],
+          ["X-Forwarded-For", "$proxy_add_x_forwarded_for"],
+          ["X-Forwarded-Proto", "$scheme"],
+        ]),
+      );
     }
-    expect(conf).toContain("proxy_http_version 1.1;");
-    expect(conf).toMatch(/location \/socket\.io\/ \{[^}]*proxy_read_timeout 1h;/);
+    // Long-lived websockets and long-polling requests are not cut after a minute.
+    const socketIo = blockOf(parsed(conf).server, "location", "/socket.io/");
+    expect(only(socketIo, "proxy_read_timeout")).toEqual(["1h"]);
+    expect(only(socketIo, "proxy_buffering")).toEqual(["off"]);
     // Nothing for a template engine to substitute: no ${…} survives rendering.
     expect(conf).not.toContain("${");
   });
 
-  it("retries the next replica on failures within bounds and fails over fast", () => {
+  it("sends nosniff and no-referrer once on every answer, its own included", () => {
     const conf = renderNginxConf(input("round_robin", 3));
-    expect(conf).toContain("proxy_next_upstream error timeout http_502 http_503 http_504;");
-    expect(conf).toContain("proxy_next_upstream_tries 3;");
-    expect(conf).toContain("proxy_next_upstream_timeout 10s;");
-    expect(conf).toContain("proxy_connect_timeout 2s;");
+    const all = locations(conf);
+    expect(all.map(([path]) => path)).toEqual(["= /nginx-health", "/socket.io/", "/"]);
+    for (const [path, levels] of all) {
+      expect(inEffect(levels, "add_header"), path).toEqual(
+        expect.arrayContaining([
+          ["X-Content-Type-Options", "nosniff", "always"],
+          ["Referrer-Policy", "no-referrer", "always"],
+        ]),
+      );
+      // The app sets the same two headers: nginx hides its copies so each is sent once.
+      expect(inEffect(levels, "proxy_hide_header"), path).toEqual(
+        expect.arrayContaining([["X-Content-Type-Options"], ["Referrer-Policy"]]),
+      );
+    }
+  });
+
+  it("retries the next replica on failures within bounds and fails over fast", () => {
+    const { server } = parsed(renderNginxConf(input("round_robin", 3)));
+    expect(only(server, "proxy_next_upstream")).toEqual([
+      "error",
+      "timeout",
+      "http_502",
+      "http_503",
+      "http_504",
+    ]);
+    expect(only(server, "proxy_next_upstream_tries")).toEqual(["3"]);
+    expect(only(server, "proxy_next_upstream_timeout")).toEqual(["10s"]);
+    expect(only(server, "proxy_connect_timeout")).toEqual(["2s"]);
   });
 
   it("answers /nginx-health itself, without proxying or logging", () => {
-    const conf = renderNginxConf(input("round_robin", 1));
-    const health = /location = \/nginx-health \{([^}]*)\}/.exec(conf);
-    expect(health?.[1]).toContain('return 200 "ok\\n";');
-    expect(health?.[1]).toContain("access_log off;");
-    expect(health?.[1]).not.toContain("proxy_pass");
+    const health = blockOf(
+      parsed(renderNginxConf(input("round_robin", 1))).server,
+      "location",
+      "=",
+    );
+    expect(only(health, "return")).toEqual(["200", "ok\n"]);
+    expect(only(health, "access_log")).toEqual(["off"]);
+    expect(named(health, "proxy_pass")).toEqual([]);
   });
 
   it("uses the given listen port", () => {
-    expect(renderNginxConf({ ...input("round_robin", 1), listenPort: 9090 })).toContain(
-      "listen 9090;",
-    );
+    const { server } = parsed(renderNginxConf({ ...input("round_robin", 1), listenPort: 9090 }));
+    expect(only(server, "listen")).toEqual(["9090"]);
+  });
+});
+
+describe("the test's nginx directive parser", () => {
+  it("reads directives and blocks, drops comments, keeps quoted words whole", () => {
+    const conf = `a 1; # a comment { ;
+# b 2;
+c "x y;" 'z' {
+    d "q\\"s" "line\\n";
+    #e;
+}
+`;
+    expect(parseNginx(conf)).toEqual([
+      { name: "a", args: ["1"] },
+      { name: "c", args: ["x y;", "z"], block: [{ name: "d", args: ['q"s', "line\n"] }] },
+    ]);
+  });
+
+  it.each(["a 1", "a {", "a; }", 'a "b;'])("rejects %j", (conf) => {
+    expect(() => parseNginx(conf)).toThrow(/nginx config/);
+  });
+
+  it("gives a location the parent's array directives only when it has none of its own", () => {
+    const server = parseNginx("add_header A 1; location /x { add_header B 2; } location /y { }");
+    const [x, y] = named(server, "location").map((l) => [server, l.block!]);
+    expect(inEffect(x, "add_header")).toEqual([["B", "2"]]);
+    expect(inEffect(y, "add_header")).toEqual([["A", "1"]]);
   });
 });
 
@@ -177,12 +257,12 @@ describe("validation", () => {
     [
       "no upstreams",
       { ...ok, upstreams: [] },
-      'nginx upstreams is "0 entries"; allowed: 1 to 32 entries',
+      "nginx upstreams.length is 0; allowed: a whole number from 1 to 32",
     ],
     [
       "33 upstreams",
       input("round_robin", 33),
-      'nginx upstreams is "33 entries"; allowed: 1 to 32 entries',
+      "nginx upstreams.length is 33; allowed: a whole number from 1 to 32",
     ],
     [
       "a host with a blank",
