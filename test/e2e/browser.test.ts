@@ -5,6 +5,10 @@ import * as fs from "node:fs";
 import { randomUUID } from "node:crypto";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addressOn } from "../../ops/docker";
+import { get } from "../../ops/http";
+import { waitFor } from "../../ops/poll";
+import { upStack, type Stack } from "../../ops/stack";
 import {
   ARTIFACTS,
   chatLine,
@@ -17,10 +21,7 @@ import {
   type OpenPage,
 } from "./support/browser";
 import { clientNetworks, getFrom, removeClientNetworks, type Client } from "./support/clients";
-import { addressOn, docker } from "../../ops/docker";
-import { get } from "../../ops/http";
-import { waitFor } from "../../ops/poll";
-import { downStack, upStack, type Stack } from "../../ops/stack";
+import { stackPerFile } from "./support/stack-per-file";
 
 const STACK = "browser";
 const CONFIG = { replicas: "3", httpPort: "18120", collectorIntervalSeconds: "2" };
@@ -31,19 +32,24 @@ let stack: Stack;
 let browser: Browser;
 const open: OpenPage[] = [];
 
-beforeAll(async () => {
+beforeAll(() => {
   fs.rmSync(ARTIFACTS, { recursive: true, force: true });
-  stack = await upStack(STACK, { ...CONFIG, lbAlgorithm: "round_robin" });
-  browser = await launchBrowser();
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await removeClientNetworks(STACK);
-  await downStack(STACK);
-  const volumes = await docker.listVolumes({ filters: { label: [`ha-stack.stack=${STACK}`] } });
-  for (const v of volumes.Volumes) await docker.getVolume(v.Name).remove();
-});
+stackPerFile(
+  STACK,
+  { ...CONFIG, lbAlgorithm: "round_robin" },
+  {
+    onUp: async (s) => {
+      stack = s;
+      browser = await launchBrowser();
+    },
+    beforeDown: async () => {
+      await browser?.close();
+      await removeClientNetworks(STACK);
+    },
+  },
+);
 
 async function openTracked(url: string): Promise<OpenPage> {
   const page = await openPage(browser, url);

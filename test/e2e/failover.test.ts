@@ -4,13 +4,14 @@
 // SIGKILL of the container's server process, so Docker's restart policy reacts.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { docker, logs, stackContainers } from "../../ops/docker";
+import { afterEach, describe, expect, it } from "vitest";
+import { logs, stackContainers } from "../../ops/docker";
 import { runDrill, type DrillReport } from "../../ops/drill/drill";
 import { findTarget, type DrillTarget } from "../../ops/drill/target";
 import { get } from "../../ops/http";
-import { downStack, PROGRAM_DIR, upStack, type Stack } from "../../ops/stack";
+import { PROGRAM_DIR, upStack, type Stack } from "../../ops/stack";
 import type { Step } from "./engine/deployment";
+import { stackPerFile } from "./support/stack-per-file";
 
 const run = promisify(execFile);
 const STACK = "failover";
@@ -26,15 +27,17 @@ let target: DrillTarget;
 let report: DrillReport;
 let upAgain: Step[] = [];
 
-beforeAll(async () => {
-  stack = await upStack(STACK, CONFIG);
-  target = await findTarget(STACK);
-  report = await runDrill(target, {
-    afterPrimaryLoss: async () => {
-      upAgain = (await upStack(STACK, CONFIG)).result.steps;
-    },
-    log: (line) => console.log(`[failover drill] ${line}`),
-  });
+stackPerFile(STACK, CONFIG, {
+  onUp: async (s) => {
+    stack = s;
+    target = await findTarget(STACK);
+    report = await runDrill(target, {
+      afterPrimaryLoss: async () => {
+        upAgain = (await upStack(STACK, CONFIG)).result.steps;
+      },
+      log: (line) => console.log(`[failover drill] ${line}`),
+    });
+  },
 });
 
 afterEach(async (context) => {
@@ -43,12 +46,6 @@ afterEach(async (context) => {
     const text = await logs(stack.container(node)).catch(() => "");
     console.log(`----- last log lines of ${node}\n${text.split("\n").slice(-60).join("\n")}`);
   }
-});
-
-afterAll(async () => {
-  await downStack(STACK);
-  const volumes = await docker.listVolumes({ filters: { label: [`ha-stack.stack=${STACK}`] } });
-  for (const v of volumes.Volumes) await docker.getVolume(v.Name).remove();
 });
 
 describe("failure drill on a stack with synchronous replication", () => {

@@ -19,8 +19,9 @@ import {
   UpstreamWatch,
   type Served,
 } from "../../ops/rollout";
-import { downStack, upStack, type Stack } from "../../ops/stack";
+import { upStack, type Stack } from "../../ops/stack";
 import type { Step } from "./engine/deployment";
+import { stackPerFile } from "./support/stack-per-file";
 
 const STACK = "scale";
 const CONFIG = {
@@ -32,18 +33,17 @@ const CONFIG = {
 let programDir: string;
 let stack: Stack;
 
-beforeAll(async () => {
-  programDir = copyProgram();
-  stack = await upStack(STACK, { ...CONFIG, replicas: "3" }, programDir);
-});
-
-afterAll(async () => {
-  if (programDir === undefined) return;
-  await downStack(STACK, programDir);
-  const volumes = await docker.listVolumes({ filters: { label: [`ha-stack.stack=${STACK}`] } });
-  for (const v of volumes.Volumes) await docker.getVolume(v.Name).remove();
-  removeProgramCopy(programDir);
-});
+stackPerFile(
+  STACK,
+  { ...CONFIG, replicas: "3" },
+  {
+    programDir: () => (programDir = copyProgram()),
+    onUp: (s) => {
+      stack = s;
+    },
+    afterDown: removeProgramCopy,
+  },
+);
 
 interface Change {
   readonly report: LoadReport;

@@ -6,27 +6,27 @@ import * as path from "node:path";
 import { randomUUID } from "node:crypto";
 import { io as connect, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clientNetworks, getFrom, removeClientNetworks } from "./support/clients";
 import { addressOn, docker, exec, logs, psql, stackContainers } from "../../ops/docker";
 import { get } from "../../ops/http";
 import { waitFor } from "../../ops/poll";
 import { downStack, PROGRAM_DIR, upStack, type Stack } from "../../ops/stack";
+import { clientNetworks, getFrom, removeClientNetworks } from "./support/clients";
+import { stackPerFile } from "./support/stack-per-file";
 
 const STACK = "e2e";
 const CONFIG = { replicas: "3", httpPort: "18080", collectorIntervalSeconds: "2" };
 let stack: Stack;
 
-beforeAll(async () => {
-  stack = await upStack(STACK, { ...CONFIG, lbAlgorithm: "round_robin" });
-});
-
-afterAll(async () => {
-  await removeClientNetworks(STACK);
-  // Leave nothing behind, whatever a failed test left: the retained data volumes go too.
-  await downStack(STACK);
-  const volumes = await docker.listVolumes({ filters: { label: [`ha-stack.stack=${STACK}`] } });
-  for (const v of volumes.Volumes) await docker.getVolume(v.Name).remove();
-});
+stackPerFile(
+  STACK,
+  { ...CONFIG, lbAlgorithm: "round_robin" },
+  {
+    onUp: (s) => {
+      stack = s;
+    },
+    beforeDown: () => removeClientNetworks(STACK),
+  },
+);
 
 const info = async (url = stack.url) => (await get(`${url}api/info`)).json();
 
