@@ -1,0 +1,47 @@
+#!/bin/sh
+# PID 1 of a swarm lab node: write daemon.json, pick the storage driver, exec dockerd.
+#   LAB_NODE_IP     this node's address on the lab network (API on tcp://LAB_NODE_IP:2375)
+#   LAB_REGISTRY    host:port of the lab registry (plain HTTP, so listed as insecure)
+#   LAB_CGROUP_PARENT  cgroup parent of this node's containers (one per node, so nodes never mix)
+#   LAB_STORAGE_DRIVER overlay2 | vfs | auto (default auto: overlay2 when a test mount works)
+# Tasks get this node's own address as their upstream DNS server, where nothing listens: names
+# outside the swarm fail at once instead of going to a public resolver (dockerd would fall back
+# to 8.8.8.8, since the node's resolv.conf only lists the loopback 127.0.0.11).
+set -eu
+ip="${LAB_NODE_IP:?LAB_NODE_IP is required}"
+registry="${LAB_REGISTRY:-}"
+parent="${LAB_CGROUP_PARENT:-/ha-stack-lab}"
+driver="${LAB_STORAGE_DRIVER:-auto}"
+
+if [ "$driver" = auto ]; then
+  probe=/var/lib/docker/.overlay-probe
+  rm -rf "$probe"
+  mkdir -p "$probe/l" "$probe/u" "$probe/w" "$probe/m"
+  if mount -t overlay overlay -o "lowerdir=$probe/l,upperdir=$probe/u,workdir=$probe/w" "$probe/m" 2>/dev/null; then
+    umount "$probe/m"
+    driver=overlay2
+  else
+    driver=vfs
+  fi
+  rm -rf "$probe"
+fi
+echo "lab-node: storage driver $driver, api tcp://$ip:2375, registry ${registry:-none}, cgroup parent $parent"
+
+insecure=""
+[ -n "$registry" ] && insecure="\"$registry\""
+mkdir -p /etc/docker
+cat >/etc/docker/daemon.json <<JSON
+{
+  "hosts": ["unix:///var/run/docker.sock", "tcp://$ip:2375"],
+  "tls": false,
+  "storage-driver": "$driver",
+  "exec-opts": ["native.cgroupdriver=cgroupfs"],
+  "cgroup-parent": "$parent",
+  "insecure-registries": [$insecure],
+  "dns": ["$ip"],
+  "log-driver": "json-file",
+  "log-opts": {"max-size": "5m", "max-file": "2"}
+}
+JSON
+rm -f /var/run/docker.pid
+exec dockerd
