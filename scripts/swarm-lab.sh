@@ -287,9 +287,9 @@ down() {
   [ -z "$ids" ] || docker volume rm $ids >/dev/null
   step "$t" "network and volumes removed ($(wc -w <<<"$ids") volumes)"
   t=$(now)
-  # Each node's containers lived under /sys/fs/cgroup/<controller>/ha-stack-lab-node-N.
+  # Each node's containers lived under /sys/fs/cgroup[/<controller>]/ha-stack-lab-node-N.
   local dirs
-  dirs=$(find /sys/fs/cgroup -mindepth 2 -maxdepth 2 -type d -name "$prefix-node-*" 2>/dev/null || true)
+  dirs=$(find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d -name "$prefix-node-*" 2>/dev/null || true)
   # shellcheck disable=SC2086 # cgroup paths have no spaces
   [ -z "$dirs" ] || find $dirs -depth -type d -exec rmdir {} + 2>/dev/null || true
   ids=$(docker image ls -q --filter "reference=127.0.0.1:$registry_port/$prefix/*" | sort -u)
