@@ -1,7 +1,7 @@
 // pgpool.conf and pool_hba.conf for pgpool-II 4.6 in streaming-replication mode. Pure: no I/O
 // and no secrets; every *_password is empty, so pgpool reads it from pool_passwd (written by
 // pgpool-entrypoint from /run/secrets). See docs/architecture.md, "pgpool image".
-import { checkInteger } from "./postgres";
+import { checkInteger, invalid } from "../errors";
 
 export interface PgpoolBackend {
   /** Alias of the PostgreSQL container on the backend network, e.g. `pg-0`. */
@@ -103,7 +103,9 @@ sr_check_database = 'postgres'
 # A standby more than a second behind gets no reads until it catches up.
 delay_threshold_by_time = 1000
 
-# Health check: a dead backend is detached within period x (retries + 1) seconds
+# Health check: a backend that stops answering is detached at worst
+# period + (max_retries + 1) x timeout + max_retries x retry_delay seconds after its last good
+# check (each attempt gives up after health_check_timeout); a refused connection fails at once.
 health_check_period = ${healthCheckPeriodSeconds}
 health_check_timeout = 2
 health_check_user = 'pgpool'
@@ -144,37 +146,37 @@ host    all       all   all            reject
 }
 
 function validatePgpoolInput(input: PgpoolConfInput): void {
-  const where = "renderPgpoolConf";
   const backends = input.backends;
-  if (!Array.isArray(backends) || backends.length < 1 || backends.length > MAX_BACKENDS) {
-    throw new Error(
-      `${where}: backends must list 1 to ${MAX_BACKENDS} nodes, got ${Array.isArray(backends) ? backends.length : String(backends)}`,
-    );
+  if (!Array.isArray(backends)) {
+    throw new Error(invalid("pgpool backends", backends, `a list of 1 to ${MAX_BACKENDS} nodes`));
   }
+  checkInteger("pgpool backends.length", backends.length, 1, MAX_BACKENDS);
   backends.forEach((b, i) => {
     if (typeof b.host !== "string" || !HOSTNAME.test(b.host)) {
-      throw new Error(
-        `${where}: backends[${i}].host must be a lower-case host name, got ${JSON.stringify(b.host)}`,
-      );
+      throw new Error(invalid(`pgpool backends[${i}].host`, b.host, "a lower-case host name"));
     }
-    checkInteger(where, `backends[${i}].port`, b.port, 1, 65535);
+    checkInteger(`pgpool backends[${i}].port`, b.port, 1, 65535);
     if (typeof b.name !== "string" || !APPLICATION_NAME.test(b.name)) {
       throw new Error(
-        `${where}: backends[${i}].name must be an application name of [a-z0-9_] starting with a letter or '_', got ${JSON.stringify(b.name)}`,
+        invalid(
+          `pgpool backends[${i}].name`,
+          b.name,
+          "an application name of [a-z0-9_] starting with a letter or '_'",
+        ),
       );
     }
   });
   for (const key of ["host", "name"] as const) {
     const values = backends.map((b) => b[key]);
-    const duplicate = values.find((v, i) => values.indexOf(v) !== i);
-    if (duplicate !== undefined) {
+    const twice = values.findIndex((v, i) => values.indexOf(v) !== i);
+    if (twice !== -1) {
       throw new Error(
-        `${where}: backends must have distinct ${key}s, got ${JSON.stringify(duplicate)} twice`,
+        invalid(`pgpool backends[${twice}].${key}`, values[twice], `a ${key} no other backend has`),
       );
     }
   }
-  checkInteger(where, "port", input.port, 1, 65535);
-  checkInteger(where, "numInitChildren", input.numInitChildren, 1, 4096);
-  checkInteger(where, "healthCheckPeriodSeconds", input.healthCheckPeriodSeconds, 1, 300);
-  checkInteger(where, "healthCheckMaxRetries", input.healthCheckMaxRetries, 0, 60);
+  checkInteger("pgpool port", input.port, 1, 65535);
+  checkInteger("pgpool numInitChildren", input.numInitChildren, 1, 4096);
+  checkInteger("pgpool healthCheckPeriodSeconds", input.healthCheckPeriodSeconds, 1, 300);
+  checkInteger("pgpool healthCheckMaxRetries", input.healthCheckMaxRetries, 0, 60);
 }

@@ -1,6 +1,7 @@
 // postgresql.conf and pg_hba.conf for the two PostgreSQL nodes (PostgreSQL 17). Pure: no I/O and
 // no secrets; passwords reach the server through files (.pgpass, written by pg-entrypoint).
 // See docs/architecture.md, "postgres image".
+import { checkInteger, invalid } from "../errors";
 
 export interface PostgresConfInput {
   /** This node; its application_name and replication slot are the same with `_`. */
@@ -131,42 +132,32 @@ host    replication  all       all       reject
 }
 
 function validatePostgresInput(input: PostgresConfInput): void {
-  const where = "renderPostgresqlConf";
   if (!(NODE_NAMES as readonly string[]).includes(input.nodeName)) {
-    throw new Error(
-      `${where}: nodeName must be one of ${NODE_NAMES.join(", ")}, got ${JSON.stringify(input.nodeName)}`,
-    );
+    throw new Error(invalid("postgres nodeName", input.nodeName, NODE_NAMES.join(", ")));
   }
   if (typeof input.peerHost !== "string" || !HOSTNAME.test(input.peerHost)) {
     throw new Error(
-      `${where}: peerHost must be a lower-case host name (letters, digits, '-', '.'), got ${JSON.stringify(input.peerHost)}`,
+      invalid(
+        "postgres peerHost",
+        input.peerHost,
+        "a lower-case host name (letters, digits, '-', '.')",
+      ),
     );
   }
   if (input.peerHost === input.nodeName) {
     throw new Error(
-      `${where}: peerHost must name the other node, got ${JSON.stringify(input.peerHost)} for nodeName ${input.nodeName}`,
+      invalid(
+        "postgres peerHost",
+        input.peerHost,
+        `the other node than nodeName ${input.nodeName}`,
+      ),
     );
   }
   if (typeof input.synchronousReplication !== "boolean") {
     throw new Error(
-      `${where}: synchronousReplication must be true or false, got ${JSON.stringify(input.synchronousReplication)}`,
+      invalid("postgres synchronousReplication", input.synchronousReplication, "true or false"),
     );
   }
-  checkInteger(where, "maxConnections", input.maxConnections, 10, 10000);
-  checkInteger(where, "memoryMb", input.memoryMb, 128, 1048576);
-}
-
-/** Throws unless `value` is an integer in [min, max]; shared with the pgpool renderer. */
-export function checkInteger(
-  where: string,
-  field: string,
-  value: unknown,
-  min: number,
-  max: number,
-): void {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new Error(
-      `${where}: ${field} must be an integer from ${min} to ${max}, got ${String(value)}`,
-    );
-  }
+  checkInteger("postgres maxConnections", input.maxConnections, 10, 10000);
+  checkInteger("postgres memoryMb", input.memoryMb, 128, 1048576);
 }

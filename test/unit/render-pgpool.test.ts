@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { confSettings } from "./conf-files";
 import {
   renderPgpoolConf,
   renderPoolHba,
@@ -20,17 +21,7 @@ const base: PgpoolConfInput = {
   healthCheckMaxRetries: 2,
 };
 
-function settings(conf: string): Record<string, string> {
-  const map: Record<string, string> = {};
-  for (const line of conf.split("\n")) {
-    const match = /^([a-z_0-9]+) = (.*)$/.exec(line);
-    if (match) {
-      expect(map[match[1]], `${match[1]} set twice`).toBeUndefined();
-      map[match[1]] = match[2];
-    }
-  }
-  return map;
-}
+const settings = (conf: string) => Object.fromEntries(confSettings(conf));
 
 describe("renderPgpoolConf", () => {
   it("runs streaming replication with failover-capable backends in node-id order", () => {
@@ -99,18 +90,18 @@ describe("renderPgpoolConf", () => {
   });
 
   it.each([
-    [{ backends: [] }, "renderPgpoolConf: backends must list 1 to 16 nodes, got 0"],
+    [{ backends: [] }, "pgpool backends.length is 0; allowed: a whole number from 1 to 16"],
     [
       { backends: [{ host: "pg_0", port: 5432, name: "pg_0" }] },
-      `renderPgpoolConf: backends[0].host must be a lower-case host name, got "pg_0"`,
+      `pgpool backends[0].host is "pg_0"; allowed: a lower-case host name`,
     ],
     [
       { backends: [{ host: "pg-0", port: 0, name: "pg_0" }] },
-      "renderPgpoolConf: backends[0].port must be an integer from 1 to 65535, got 0",
+      "pgpool backends[0].port is 0; allowed: a whole number from 1 to 65535",
     ],
     [
       { backends: [{ host: "pg-0", port: 5432, name: "pg-0" }] },
-      `renderPgpoolConf: backends[0].name must be an application name of [a-z0-9_] starting with a letter or '_', got "pg-0"`,
+      `pgpool backends[0].name is "pg-0"; allowed: an application name of [a-z0-9_] starting with a letter or '_'`,
     ],
     [
       {
@@ -119,24 +110,21 @@ describe("renderPgpoolConf", () => {
           { host: "pg-0", port: 5433, name: "pg_1" },
         ],
       },
-      `renderPgpoolConf: backends must have distinct hosts, got "pg-0" twice`,
+      `pgpool backends[1].host is "pg-0"; allowed: a host no other backend has`,
     ],
-    [{ port: 70000 }, "renderPgpoolConf: port must be an integer from 1 to 65535, got 70000"],
-    [
-      { numInitChildren: 0 },
-      "renderPgpoolConf: numInitChildren must be an integer from 1 to 4096, got 0",
-    ],
+    [{ port: 70000 }, "pgpool port is 70000; allowed: a whole number from 1 to 65535"],
+    [{ numInitChildren: 0 }, "pgpool numInitChildren is 0; allowed: a whole number from 1 to 4096"],
     [
       { healthCheckPeriodSeconds: 0 },
-      "renderPgpoolConf: healthCheckPeriodSeconds must be an integer from 1 to 300, got 0",
+      "pgpool healthCheckPeriodSeconds is 0; allowed: a whole number from 1 to 300",
     ],
     [
       { healthCheckMaxRetries: -1 },
-      "renderPgpoolConf: healthCheckMaxRetries must be an integer from 0 to 60, got -1",
+      "pgpool healthCheckMaxRetries is -1; allowed: a whole number from 0 to 60",
     ],
   ])("rejects %j", (change, message) => {
     expect(() => renderPgpoolConf({ ...base, ...(change as Partial<PgpoolConfInput>) })).toThrow(
-      message,
+      new Error(message),
     );
   });
 });

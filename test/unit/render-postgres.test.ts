@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { confSettings as settings } from "./conf-files";
 import {
   renderPgHba,
   renderPostgresqlConf,
@@ -16,19 +17,6 @@ const base: PostgresConfInput = {
   maxConnections: 48,
   memoryMb: 512,
 };
-
-/** `name = value` lines of a rendered file as a map (comments and blanks dropped). */
-function settings(conf: string): Map<string, string> {
-  const map = new Map<string, string>();
-  for (const line of conf.split("\n")) {
-    const match = /^([a-z_]+) = (.*)$/.exec(line);
-    if (match) {
-      expect(map.has(match[1]), `${match[1]} set twice`).toBe(false);
-      map.set(match[1], match[2]);
-    }
-  }
-  return map;
-}
 
 describe("renderPostgresqlConf", () => {
   it("sets what every node needs to be a primary or a standby of its peer", () => {
@@ -91,39 +79,33 @@ describe("renderPostgresqlConf", () => {
   });
 
   it.each([
-    [{ nodeName: "pg-2" }, `renderPostgresqlConf: nodeName must be one of pg-0, pg-1, got "pg-2"`],
+    [{ nodeName: "pg-2" }, `postgres nodeName is "pg-2"; allowed: pg-0, pg-1`],
     [
       { peerHost: "PG 1" },
-      `renderPostgresqlConf: peerHost must be a lower-case host name (letters, digits, '-', '.'), got "PG 1"`,
+      `postgres peerHost is "PG 1"; allowed: a lower-case host name (letters, digits, '-', '.')`,
     ],
     [
       { peerHost: "pg-0" },
-      `renderPostgresqlConf: peerHost must name the other node, got "pg-0" for nodeName pg-0`,
+      `postgres peerHost is "pg-0"; allowed: the other node than nodeName pg-0`,
     ],
     [
       { synchronousReplication: "yes" },
-      `renderPostgresqlConf: synchronousReplication must be true or false, got "yes"`,
+      `postgres synchronousReplication is "yes"; allowed: true or false`,
     ],
     [
       { maxConnections: 9 },
-      "renderPostgresqlConf: maxConnections must be an integer from 10 to 10000, got 9",
+      "postgres maxConnections is 9; allowed: a whole number from 10 to 10000",
     ],
     [
       { maxConnections: 50.5 },
-      "renderPostgresqlConf: maxConnections must be an integer from 10 to 10000, got 50.5",
+      "postgres maxConnections is 50.5; allowed: a whole number from 10 to 10000",
     ],
-    [
-      { memoryMb: 64 },
-      "renderPostgresqlConf: memoryMb must be an integer from 128 to 1048576, got 64",
-    ],
-    [
-      { memoryMb: NaN },
-      "renderPostgresqlConf: memoryMb must be an integer from 128 to 1048576, got NaN",
-    ],
+    [{ memoryMb: 64 }, "postgres memoryMb is 64; allowed: a whole number from 128 to 1048576"],
+    [{ memoryMb: NaN }, "postgres memoryMb is NaN; allowed: a whole number from 128 to 1048576"],
   ])("rejects %j", (change, message) => {
     expect(() =>
       renderPostgresqlConf({ ...base, ...(change as Partial<PostgresConfInput>) }),
-    ).toThrow(message);
+    ).toThrow(new Error(message));
   });
 });
 
