@@ -4,7 +4,8 @@ import { AppTier, APP_PORT } from "./components/app";
 import { Balancer } from "./components/balancer";
 import { Collector } from "./components/collector";
 import { MAX_REPLICAS, readConfig } from "./components/config";
-import { Database, PGPOOL_PORT } from "./components/database";
+import { hostPort } from "./components/common";
+import { Database } from "./components/database";
 import { Images } from "./components/images";
 import { Networks } from "./components/network";
 import { Secrets } from "./components/secrets";
@@ -30,7 +31,7 @@ const database = new Database("db", {
   passwords: secrets.passwords,
   // Sized for the most replicas the stack allows, not the current count: pgpool's children and
   // PostgreSQL's max_connections need a restart to change, and scaling must not restart them.
-  replicas: MAX_REPLICAS,
+  maxAppReplicas: MAX_REPLICAS,
   synchronousReplication: config.synchronousReplication,
   retainData: config.retainData,
   pgpoolPort: config.pgpoolPort,
@@ -44,7 +45,7 @@ const app = new AppTier("app", {
   frontendNetwork: networks.frontend.name,
   backendNetwork: networks.backend.name,
   appPassword: secrets.passwords.app,
-  pgpool: database.pgpool,
+  pgpool: database.pgpool.container,
   replicas: config.replicas,
   rolloutBatch: config.rolloutBatch,
 });
@@ -55,7 +56,7 @@ new Balancer("lb", {
   image: images.names.nginx,
   frontendNetwork: networks.frontend.name,
   apps: app.containers,
-  upstreams: app.nodes,
+  upstreams: app.hostnames,
   upstreamPort: APP_PORT,
   algorithm: config.lbAlgorithm,
   listenAddress: config.listenAddress,
@@ -70,23 +71,16 @@ if (config.collectorIntervalSeconds > 0) {
     backendNetwork: networks.backend.name,
     appPassword: secrets.passwords.app,
     intervalSeconds: config.collectorIntervalSeconds,
-    after: [database.pgpool, app.containers[0]],
+    after: [database.pgpool.container, app.containers[0]],
   });
 }
 
-const host = config.listenAddress.includes(":")
-  ? `[${config.listenAddress}]`
-  : config.listenAddress;
-
 /** Where the site answers. */
-export const url = `http://${host}:${config.httpPort}/`;
+export const url = `http://${hostPort(config.listenAddress, config.httpPort)}/`;
 /** The app containers, leader first. */
 export const replicas = app.containers.map((c) => c.name);
-/** How to reach pgpool: the host port when published, else the address inside the backend network. */
-export const pgpoolEndpoint =
-  config.pgpoolPort !== undefined
-    ? `postgresql://app@${host}:${config.pgpoolPort}/app`
-    : `postgresql://app@pgpool:${PGPOOL_PORT}/app (backend network only; set pgpoolPort to publish)`;
+/** `host:port` of pgpool on the host when `pgpoolPort` publishes it; absent otherwise. */
+export const pgpoolEndpoint = database.pgpool.hostEndpoint;
 /** nginx's balancing algorithm. */
 export const lbAlgorithm = config.lbAlgorithm;
 /** The app role's password, for `psql` through a published pgpool port. Secret. */

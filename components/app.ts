@@ -1,8 +1,9 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { containerArgs, TOKEN, type StackArgs } from "./common";
-import { PGPOOL_PORT } from "./database";
-import { secretFile } from "./secrets";
+import { checkWholeNumber, containerArgs, TOKEN, type StackArgs } from "./common";
+import { MAX_REPLICAS } from "./config";
+import { PGPOOL_PORT } from "./pgpool";
+import { secretFile, secretUpload } from "./secrets";
 
 /** Port the app listens on inside its container. */
 export const APP_PORT = 3000;
@@ -19,11 +20,12 @@ export interface AppTierArgs extends StackArgs {
   readonly appPassword: pulumi.Input<string>;
   /** The pgpool container: the leader starts only once it is healthy. */
   readonly pgpool: docker.Container;
-  /** Number of app containers, 1–32; app-0 is the migration leader. @default 3 */
+  /** Number of app containers, 1–`MAX_REPLICAS`; app-0 is the migration leader. @default 3 */
   readonly replicas?: number;
   /**
    * Followers replaced (or created) at the same time: follower i waits for follower
-   * i − rolloutBatch, so at most this many are out of service during a rolling update. @default 1
+   * i − rolloutBatch, so at most this many are out of service during a rolling update.
+   * 1–`MAX_REPLICAS`, @default 1
    */
   readonly rolloutBatch?: number;
 }
@@ -47,19 +49,19 @@ export function databaseEnv(): string[] {
 export class AppTier extends pulumi.ComponentResource {
   /** All app containers, leader first. */
   public readonly containers: docker.Container[];
-  /** Short names of the replicas inside the stack's networks (`app-0`, …). */
-  public readonly nodes: string[];
+  /** Hostnames of the replicas on the stack's networks (`app-0`, …), leader first. */
+  public readonly hostnames: string[];
 
   constructor(name: string, args: AppTierArgs, opts?: pulumi.ComponentResourceOptions) {
     super(`${TOKEN}:app:AppTier`, name, {}, opts);
     const replicas = args.replicas ?? 3;
     const batch = args.rolloutBatch ?? 1;
-    if (!Number.isInteger(batch) || batch < 1) {
-      throw new Error(`AppTier rolloutBatch is ${batch}; allowed: a whole number of at least 1`);
-    }
+    checkWholeNumber(this, "AppTier replicas", replicas, 1, MAX_REPLICAS);
+    checkWholeNumber(this, "AppTier rolloutBatch", batch, 1, MAX_REPLICAS);
+    const child = { parent: this };
 
     this.containers = [];
-    this.nodes = [];
+    this.hostnames = [];
     for (let index = 0; index < replicas; index++) {
       const node = `app-${index}`;
       const leader = index === 0;
@@ -85,12 +87,12 @@ export class AppTier extends pulumi.ComponentResource {
             `PORT=${APP_PORT}`,
             ...databaseEnv(),
           ],
-          uploads: [{ file: secretFile("app"), content: pulumi.secret(args.appPassword) }],
+          uploads: [secretUpload("app", args.appPassword)],
           // Graceful shutdown: finish in-flight requests and close sockets before SIGKILL.
           stopTimeoutSeconds: 15,
         }),
         {
-          parent: this,
+          ...child,
           // Fixed container name.
           deleteBeforeReplace: true,
           // The leader needs pgpool with a writable primary to migrate; followers need the
@@ -101,7 +103,7 @@ export class AppTier extends pulumi.ComponentResource {
         },
       );
       this.containers.push(container);
-      this.nodes.push(node);
+      this.hostnames.push(node);
     }
 
     this.registerOutputs({ containers: this.containers.map((c) => c.name) });

@@ -30,7 +30,7 @@ export interface BalancerArgs extends StackArgs {
 export class Balancer extends pulumi.ComponentResource {
   public readonly container: docker.Container;
   /** Pushes config changes into the running nginx. */
-  public readonly config: command.local.Command;
+  public readonly configPush: command.local.Command;
 
   constructor(name: string, args: BalancerArgs, opts?: pulumi.ComponentResourceOptions) {
     super(`${TOKEN}:balancer:Balancer`, name, {}, opts);
@@ -42,6 +42,7 @@ export class Balancer extends pulumi.ComponentResource {
     const nginxConf = renderNginxConf(conf);
     const upstreams = renderUpstreams(conf);
     const containerName = `${args.prefix}-nginx`;
+    const child = { parent: this };
 
     this.container = new docker.Container(
       `${name}-nginx`,
@@ -63,14 +64,14 @@ export class Balancer extends pulumi.ComponentResource {
             protocol: "tcp",
           },
         ],
-        // The config it starts with; later changes arrive through `config` below.
+        // The config it starts with; later changes arrive through `configPush` below.
         uploads: [
           { file: "/etc/ha-stack/nginx.conf", content: nginxConf },
           { file: "/etc/ha-stack/upstreams", content: upstreams },
         ],
       }),
       {
-        parent: this,
+        ...child,
         // Fixed container name and host port.
         deleteBeforeReplace: true,
         // Traffic goes only to replicas that are already healthy.
@@ -84,7 +85,7 @@ export class Balancer extends pulumi.ComponentResource {
     // Writes the current config into the running nginx and waits until nginx serves exactly
     // these upstreams (its entrypoint reloads in place). Runs again when the config changes or
     // nginx is replaced (a replaced container starts from the uploads kept in state).
-    this.config = new command.local.Command(
+    this.configPush = new command.local.Command(
       `${name}-nginx-config`,
       {
         create: "bash scripts/nginx-push-config.sh",
@@ -92,7 +93,7 @@ export class Balancer extends pulumi.ComponentResource {
         triggers: [this.container.id, nginxConf, upstreams],
       },
       {
-        parent: this,
+        ...child,
         // After every replica is healthy (new ones get traffic only then) and before removed
         // replicas are deleted (Pulumi deletes last), so they are drained before they stop.
         dependsOn: [this.container, ...args.apps],

@@ -1,8 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { databaseEnv } from "./app";
-import { containerArgs, TOKEN, type StackArgs } from "./common";
-import { secretFile } from "./secrets";
+import { checkWholeNumber, containerArgs, TOKEN, type StackArgs } from "./common";
+import { secretUpload } from "./secrets";
 
 export interface CollectorArgs extends StackArgs {
   /** `name:tag` of the app image (the collector is the same image with another command). */
@@ -23,11 +23,9 @@ export class Collector extends pulumi.ComponentResource {
 
   constructor(name: string, args: CollectorArgs, opts?: pulumi.ComponentResourceOptions) {
     super(`${TOKEN}:collector:Collector`, name, {}, opts);
-    if (!Number.isInteger(args.intervalSeconds) || args.intervalSeconds < 1) {
-      throw new Error(
-        `Collector: intervalSeconds is ${args.intervalSeconds}; allowed: a whole number from 1 to 3600`,
-      );
-    }
+    const interval = args.intervalSeconds;
+    checkWholeNumber(this, "Collector intervalSeconds", interval, 1, 3600);
+    const child = { parent: this };
 
     this.container = new docker.Container(
       `${name}-collector`,
@@ -44,11 +42,11 @@ export class Collector extends pulumi.ComponentResource {
         healthcheck: ["node", "dist/collector-healthcheck.js"],
         healthIntervalSeconds: 5,
         networks: [{ name: args.backendNetwork, aliases: ["collector"] }],
-        envs: [`COLLECTOR_INTERVAL_SECONDS=${args.intervalSeconds}`, ...databaseEnv()],
-        uploads: [{ file: secretFile("app"), content: pulumi.secret(args.appPassword) }],
+        envs: [`COLLECTOR_INTERVAL_SECONDS=${interval}`, ...databaseEnv()],
+        uploads: [secretUpload("app", args.appPassword)],
       }),
       {
-        parent: this,
+        ...child,
         // Fixed container name.
         deleteBeforeReplace: true,
         // Writes go through pgpool into the table the leader's migrations create.

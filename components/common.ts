@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { invalid, wholeNumber } from "./errors";
 
 /** One type-token package for the whole project: `ha-stack:<module>:<Type>`. */
 export const TOKEN = "ha-stack";
@@ -21,6 +22,27 @@ export function labels(stack: string, role: Role, node?: string): Label[] {
   ];
   if (node !== undefined) result.push({ label: "ha-stack.node", value: node });
   return result;
+}
+
+/**
+ * Throws a `ResourceError` of `resource` ("<where> is <value>; allowed: a whole number from
+ * <min> to <max>") unless `value` is one: components validate their args before any child.
+ */
+export function checkWholeNumber(
+  resource: pulumi.Resource,
+  where: string,
+  value: number,
+  min: number,
+  max: number,
+): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new pulumi.ResourceError(invalid(where, value, wholeNumber(min, max)), resource);
+  }
+}
+
+/** `address:port` as a client writes it: an IPv6 address in brackets (`[::1]:8080`). */
+export function hostPort(address: string, port: number): string {
+  return `${address.includes(":") ? `[${address}]` : address}:${port}`;
 }
 
 /** What every component of a stack is told: which stack, and the prefix of its Docker names. */

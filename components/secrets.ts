@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { TOKEN } from "./common";
+import { TOKEN, type Upload } from "./common";
 
 /** The database passwords the stack generates; each reaches containers as a file. */
 export const PASSWORDS = ["postgres", "replication", "app", "pgpool"] as const;
@@ -9,6 +9,11 @@ export type PasswordName = (typeof PASSWORDS)[number];
 /** Where each password file lands inside the containers that need it. */
 export function secretFile(password: PasswordName): string {
   return `/run/secrets/${password}-password`;
+}
+
+/** A password as the file a container reads it from; the content stays secret in state. */
+export function secretUpload(password: PasswordName, value: pulumi.Input<string>): Upload {
+  return { file: secretFile(password), content: pulumi.secret(value) };
 }
 
 /**

@@ -26,6 +26,8 @@ export interface Registration {
   readonly deleteBeforeReplace: boolean;
   readonly retainOnDelete: boolean;
   readonly ignoreChanges: string[];
+  /** URNs this resource had before (its `aliases`, each resolved to a full URN). */
+  readonly aliases: string[];
 }
 
 export interface ProgramRun {
@@ -35,12 +37,17 @@ export interface ProgramRun {
   readonly secretOutputs: string[];
 }
 
+/** The `result` of the mocked RandomPassword `name`: distinct per password, so tests see which went where. */
+export function mockPassword(name: string, length = 32): string {
+  return `${name}-`.padEnd(length, "x").slice(0, length);
+}
+
 /** Mocks that behave like the providers for the outputs the program reads. */
 const mocks: pulumi.runtime.Mocks = {
   newResource(args) {
     const state: Record<string, unknown> = { ...args.inputs };
     if (args.type === "random:index/randomPassword:RandomPassword") {
-      state.result = "x".repeat(args.inputs.length ?? 16);
+      state.result = mockPassword(args.name, args.inputs.length ?? 16);
     }
     return { id: `${args.name}-id`, state };
   },
@@ -54,7 +61,15 @@ class RecordingMonitor extends MockMonitor {
 
   async registerResource(req: any, callback: (err: any, resp?: any) => void): Promise<void> {
     // The same URN MockMonitor.newUrn (private) gives the resource.
-    const urn = (this as any).newUrn(req.getParent(), req.getType(), req.getName()) as string;
+    const newUrn = (parent: string, type: string, name: string): string =>
+      (this as any).newUrn(parent, type, name);
+    const urn = newUrn(req.getParent(), req.getType(), req.getName());
+    const aliases = (req.getAliasesList() as any[]).map((alias): string => {
+      if (alias.hasUrn()) return alias.getUrn();
+      const spec = alias.getSpec();
+      const parent = spec.getNoparent() ? "" : spec.getParenturn() || req.getParent();
+      return newUrn(parent, spec.getType() || req.getType(), spec.getName() || req.getName());
+    });
     this.registrations.push({
       type: req.getType(),
       name: req.getName(),
@@ -66,6 +81,7 @@ class RecordingMonitor extends MockMonitor {
       deleteBeforeReplace: req.getDeletebeforereplace(),
       retainOnDelete: req.getRetainondelete(),
       ignoreChanges: req.getIgnorechangesList(),
+      aliases,
     });
     return super.registerResource(req, callback);
   }
@@ -122,14 +138,7 @@ async function resolve(value: unknown): Promise<{ value: unknown; secret: boolea
   return { value, secret: false };
 }
 
-/**
- * Runs index.ts with the given `ha-stack:*` config (project defaults are NOT applied by mock
- * mode, exactly as with the real SDK under test). Call `vi.resetModules()` between runs.
- */
-export async function runProgram(
-  config: Record<string, string>,
-  stack = "unit",
-): Promise<ProgramRun> {
+function installMonitor(stack: string): RecordingMonitor {
   const monitor = new RecordingMonitor(mocks);
   pulumi.runtime.setMockOptions(monitor, "ha-stack", stack, false);
   // What setMocks turns on for its own monitor (setMockOptions resets them): without these the
@@ -140,6 +149,37 @@ export async function runProgram(
     supportsDeletedWith: true,
     supportsAliasSpecs: true,
   });
+  return monitor;
+}
+
+/**
+ * Runs `build` (one component's constructor) under the recording monitor and waits until its
+ * registrations settle: what it threw, and what it had declared.
+ */
+export async function construct(
+  build: () => unknown,
+  stack = "unit",
+): Promise<{ error: unknown; registrations: Registration[] }> {
+  const monitor = installMonitor(stack);
+  let error: unknown;
+  try {
+    build();
+  } catch (thrown) {
+    error = thrown;
+  }
+  await waitForRPCs();
+  return { error, registrations: monitor.registrations };
+}
+
+/**
+ * Runs index.ts with the given `ha-stack:*` config (project defaults are NOT applied by mock
+ * mode, exactly as with the real SDK under test). Call `vi.resetModules()` between runs.
+ */
+export async function runProgram(
+  config: Record<string, string>,
+  stack = "unit",
+): Promise<ProgramRun> {
+  const monitor = installMonitor(stack);
   pulumi.runtime.setAllConfig(
     Object.fromEntries(Object.entries(config).map(([k, v]) => [`ha-stack:${k}`, v])),
   );

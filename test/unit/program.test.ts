@@ -1,10 +1,21 @@
+import { spawn } from "node:child_process";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
 import { beforeEach, describe, expect, it, vi } from "vitest";
+import { AppTier } from "../../components/app";
+import { Collector } from "../../components/collector";
+import { Database } from "../../components/database";
+import { Pgpool } from "../../components/pgpool";
 import {
   COMMAND,
   CONTAINER,
+  construct,
   container,
   dependsOnNodes,
   IMAGE,
+  mockPassword,
   NETWORK,
   ofType,
   PASSWORD,
@@ -199,7 +210,28 @@ describe("host ports", () => {
     expect(networksOf(run, "pgpool")).toEqual(["ha-stack-unit-backend", "ha-stack-unit-dbaccess"]);
     const dbaccess = ofType(run, NETWORK).find((n) => n.inputs.name === "ha-stack-unit-dbaccess");
     expect(dbaccess?.inputs.internal).toBe(false);
-    expect(run.outputs.pgpoolEndpoint).toBe("postgresql://app@127.0.0.1:15432/app");
+    expect(run.outputs.pgpoolEndpoint).toBe("127.0.0.1:15432");
+  });
+
+  it.each([
+    ["127.0.0.2", "127.0.0.2:15432"],
+    ["0.0.0.0", "0.0.0.0:15432"],
+    ["::1", "[::1]:15432"],
+  ])("binds pgpool's host port to listenAddress %s, as nginx's", async (address, endpoint) => {
+    const run = await runProgram({ pgpoolPort: "15432", listenAddress: address });
+    expect(container(run, "pgpool").inputs.ports).toEqual([
+      { internal: 9999, external: 15432, ip: address, protocol: "tcp" },
+    ]);
+    expect(container(run, "nginx").inputs.ports[0].ip).toBe(address);
+    expect(run.outputs.pgpoolEndpoint).toBe(endpoint);
+  });
+
+  it("publishes nothing of pgpool, and makes no dbaccess network, without pgpoolPort", async () => {
+    const run = await runProgram({ listenAddress: "127.0.0.2" });
+    expect(container(run, "pgpool").inputs.ports).toBeUndefined();
+    expect(networksOf(run, "pgpool")).toEqual(["ha-stack-unit-backend"]);
+    expect(ofType(run, NETWORK).map((n) => n.inputs.name)).not.toContain("ha-stack-unit-dbaccess");
+    expect(run.outputs.pgpoolEndpoint).toBeUndefined();
   });
 });
 
@@ -219,22 +251,44 @@ describe("data and secrets", () => {
 
   it("hands passwords over as files, never as environment variables", async () => {
     const run = await runProgram({});
+    const passwords = ofType(run, PASSWORD).map((p) => mockPassword(p.name));
+    expect(passwords).toHaveLength(4);
     for (const c of ofType(run, CONTAINER)) {
       const env = (c.inputs.envs ?? []).join("\n");
-      expect(env, c.inputs.hostname).not.toMatch(/PASSWORD=|xxxxxxxx/);
+      expect(env, c.inputs.hostname).not.toMatch(/PASSWORD=/);
+      for (const password of passwords) expect(env, c.inputs.hostname).not.toContain(password);
     }
-    const files = (node: string) =>
-      (container(run, node).inputs.uploads as { file: string }[]).map((u) => u.file);
-    expect(files("pg-0")).toEqual(
-      expect.arrayContaining([
-        "/run/secrets/postgres-password",
-        "/run/secrets/replication-password",
-        "/run/secrets/app-password",
-        "/run/secrets/pgpool-password",
+  });
+
+  it("hands each container exactly the password files it needs, each with its own password", async () => {
+    const run = await runProgram({ replicas: "2" });
+    const handed = Object.fromEntries(
+      ofType(run, CONTAINER).map((c) => [
+        c.inputs.hostname,
+        Object.fromEntries(
+          (c.inputs.uploads as { file: string; content: string }[])
+            .filter((u) => u.file.startsWith("/run/secrets/"))
+            .map((u) => [u.file, u.content]),
+        ),
       ]),
     );
-    expect(files("app-0")).toEqual(["/run/secrets/app-password"]);
-    expect(files("nginx")).not.toEqual(expect.arrayContaining([expect.stringMatching(/secrets/)]));
+    const file = (password: string) => [
+      `/run/secrets/${password}-password`,
+      mockPassword(`secrets-${password}`),
+    ];
+    const all = Object.fromEntries(["postgres", "replication", "app", "pgpool"].map(file));
+    expect(handed).toEqual({
+      // PostgreSQL creates every role at initdb; the standby replicates with its own role.
+      "pg-0": all,
+      "pg-1": all,
+      // pgpool's own health/streaming checks and failover run as the pgpool role; its
+      // pool_passwd holds app and postgres. It never replicates.
+      pgpool: Object.fromEntries(["postgres", "app", "pgpool"].map(file)),
+      "app-0": Object.fromEntries([file("app")]),
+      "app-1": Object.fromEntries([file("app")]),
+      collector: Object.fromEntries([file("app")]),
+      nginx: {},
+    });
   });
 
   it("keeps every password secret in state and outputs", async () => {
@@ -316,15 +370,14 @@ describe("nginx config changes", () => {
 });
 
 describe("stack outputs", () => {
-  it("exports the URL, the replica names, the pgpool endpoint and the algorithm", async () => {
+  it("exports the URL, the replica names, the pgpool endpoint (none unpublished) and the algorithm", async () => {
     const run = await runProgram({ replicas: "2", httpPort: "9090", lbAlgorithm: "least_conn" });
     expect(run.outputs).toEqual({
       url: "http://127.0.0.1:9090/",
       replicas: ["ha-stack-unit-app-0", "ha-stack-unit-app-1"],
-      pgpoolEndpoint:
-        "postgresql://app@pgpool:9999/app (backend network only; set pgpoolPort to publish)",
+      pgpoolEndpoint: undefined,
       lbAlgorithm: "least_conn",
-      appPassword: "x".repeat(32),
+      appPassword: mockPassword("secrets-app"),
     });
   });
 
@@ -332,4 +385,243 @@ describe("stack outputs", () => {
     const run = await runProgram({ listenAddress: "::1" });
     expect(run.outputs.url).toBe("http://[::1]:8080/");
   });
+});
+
+describe("PostgreSQL nodes", () => {
+  it.each([
+    ["true", "on", "remote_apply", /^synchronous_standby_names = 'ANY 1 \(.+\)'$/m],
+    ["false", "off", "on", /^synchronous_standby_names = ''$/m],
+  ])(
+    "synchronousReplication=%s reaches both nodes (PG_SYNCHRONOUS=%s, synchronous_commit=%s)",
+    async (synchronousReplication, env, commit, standbyNames) => {
+      const run = await runProgram({ synchronousReplication });
+      for (const node of ["pg-0", "pg-1"]) {
+        const { envs, uploads } = container(run, node).inputs;
+        expect(
+          envs.filter((e: string) => e.startsWith("PG_SYNCHRONOUS=")),
+          node,
+        ).toEqual([`PG_SYNCHRONOUS=${env}`]);
+        const conf = (uploads as { file: string; content: string }[]).find(
+          (u) => u.file === "/etc/ha-stack/postgresql.conf",
+        )!.content;
+        expect(conf, node).toMatch(new RegExp(`^synchronous_commit = ${commit}$`, "m"));
+        expect(conf, node).toMatch(standbyNames);
+      }
+    },
+  );
+
+  it("stops with SIGINT (fast shutdown) and a minute for the checkpoint, like no other container", async () => {
+    const run = await runProgram({});
+    for (const node of ["pg-0", "pg-1"]) {
+      const { inputs } = container(run, node);
+      expect(inputs.stopSignal, node).toBe("SIGINT");
+      expect(inputs.stopTimeout, node).toBe(60);
+      expect(inputs.destroyGraceSeconds, node).toBe(60);
+    }
+    const others = ofType(run, CONTAINER).filter((c) => !/^pg-[01]$/.test(c.inputs.hostname));
+    expect(others.map((c) => c.inputs.stopSignal)).toEqual(others.map(() => undefined));
+  });
+
+  it("starts pg-0 as primary and pg-1 as its standby, each the other's peer, each on its own volume", async () => {
+    const run = await runProgram({});
+    const env = (node: string) =>
+      (container(run, node).inputs.envs as string[]).filter((e) =>
+        /^PG_(NODE_NAME|PEER_HOST|INITIAL_ROLE)=/.test(e),
+      );
+    expect(env("pg-0")).toEqual([
+      "PG_NODE_NAME=pg-0",
+      "PG_PEER_HOST=pg-1",
+      "PG_INITIAL_ROLE=primary",
+    ]);
+    expect(env("pg-1")).toEqual([
+      "PG_NODE_NAME=pg-1",
+      "PG_PEER_HOST=pg-0",
+      "PG_INITIAL_ROLE=standby",
+    ]);
+    const pgpoolConf = (
+      container(run, "pgpool").inputs.uploads as { file: string; content: string }[]
+    ).find((u) => u.file === "/etc/ha-stack/pgpool.conf")!.content;
+    expect(pgpoolConf).toMatch(/^backend_hostname0 = 'pg-0'$/m);
+    expect(pgpoolConf).toMatch(/^backend_hostname1 = 'pg-1'$/m);
+    expect(pgpoolConf).toMatch(/^backend_application_name0 = 'pg_0'$/m);
+  });
+});
+
+describe("app healthcheck", () => {
+  /** Runs the app image's healthcheck script (app/src → dist) against `answer` on a local port. */
+  async function probe(script: string, answer: number): Promise<{ code: number; paths: string[] }> {
+    const paths: string[] = [];
+    const server = http.createServer((req, res) => {
+      paths.push(req.url ?? "");
+      res.writeHead(answer).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const source = path.resolve(
+        __dirname,
+        "../../app",
+        script.replace(/^dist\/(.*)\.js$/, "src/$1.ts"),
+      );
+      const tsx = path.resolve(__dirname, "../../node_modules/.bin/tsx");
+      const child = spawn(tsx, [source], {
+        env: { ...process.env, PORT: String(port) },
+        stdio: "ignore",
+      });
+      const code = await new Promise<number>((resolve) =>
+        child.on("exit", (c) => resolve(c ?? -1)),
+      );
+      return { code, paths };
+    } finally {
+      server.close();
+    }
+  }
+
+  it("is the app's readiness probe on the port nginx sends traffic to", async () => {
+    const run = await runProgram({ replicas: "2" });
+    const upstreams = (
+      container(run, "nginx").inputs.uploads as { file: string; content: string }[]
+    )
+      .find((u) => u.file === "/etc/ha-stack/upstreams")!
+      .content.trim()
+      .split("\n")
+      .map((line) => line.split(" ").slice(0, 2).join(":"));
+    expect(upstreams).toEqual(["app-0:3000", "app-1:3000"]);
+    for (const node of apps(2)) {
+      const { healthcheck, envs } = container(run, node).inputs;
+      expect(healthcheck.tests, node).toEqual(["CMD", "node", "dist/healthcheck.js"]);
+      expect(envs, node).toContain("PORT=3000");
+    }
+  });
+
+  it("runs a script that passes only when GET /readyz on $PORT answers 200", async () => {
+    const run = await runProgram({ replicas: "1" });
+    const [, , script] = container(run, "app-0").inputs.healthcheck.tests as string[];
+    expect(await probe(script, 200)).toEqual({ code: 0, paths: ["/readyz"] });
+    expect(await probe(script, 503)).toEqual({ code: 1, paths: ["/readyz"] });
+  });
+});
+
+describe("state addresses", () => {
+  // Every resource's URN as a stack deployed before the database was split into PostgresNode
+  // and Pgpool holds it (replicas=2, pgpoolPort set). A resource whose URN (or an alias of it)
+  // is not here would be created anew, and its old self deleted, on that stack's next `up`.
+  const BEFORE = [
+    "ha-stack:secrets:Secrets$random:index/randomPassword:RandomPassword::secrets-postgres",
+    "ha-stack:secrets:Secrets$random:index/randomPassword:RandomPassword::secrets-replication",
+    "ha-stack:secrets:Secrets$random:index/randomPassword:RandomPassword::secrets-app",
+    "ha-stack:secrets:Secrets$random:index/randomPassword:RandomPassword::secrets-pgpool",
+    "ha-stack:database:Database$docker:index/volume:Volume::db-pg-0-data",
+    "ha-stack:database:Database$docker:index/volume:Volume::db-pg-1-data",
+    "ha-stack:network:Networks$docker:index/network:Network::net-frontend",
+    "ha-stack:network:Networks$docker:index/network:Network::net-backend",
+    "ha-stack:network:Networks$docker:index/network:Network::net-dbaccess",
+    "ha-stack:images:Images$docker:index/image:Image::images-postgres",
+    "ha-stack:images:Images$docker:index/image:Image::images-pgpool",
+    "ha-stack:images:Images$docker:index/image:Image::images-app",
+    "ha-stack:images:Images$docker:index/image:Image::images-nginx",
+    "ha-stack:database:Database$docker:index/container:Container::db-pg-0",
+    "ha-stack:database:Database$docker:index/container:Container::db-pg-1",
+    "ha-stack:database:Database$docker:index/container:Container::db-pgpool",
+    "ha-stack:app:AppTier$docker:index/container:Container::app-app-0",
+    "ha-stack:app:AppTier$docker:index/container:Container::app-app-1",
+    "ha-stack:collector:Collector$docker:index/container:Container::metrics-collector",
+    "ha-stack:balancer:Balancer$docker:index/container:Container::lb-nginx",
+    "ha-stack:balancer:Balancer$command:local:Command::lb-nginx-config",
+  ].map((urn) => `urn:pulumi:unit::ha-stack::${urn}`);
+
+  it("keeps every provider resource at the address existing stacks hold (URN or alias)", async () => {
+    const run = await runProgram({ replicas: "2", pgpoolPort: "15432" });
+    const custom = run.registrations.filter((r) => r.custom);
+    expect(custom).toHaveLength(BEFORE.length);
+    const addresses = custom.map((r) => BEFORE.filter((u) => [r.urn, ...r.aliases].includes(u)));
+    expect(addresses).toEqual(custom.map(() => [expect.any(String)]));
+    expect(new Set(addresses.flat()).size).toBe(BEFORE.length);
+  });
+});
+
+describe("component validation", () => {
+  // Components check their own args (config.ts has already bounded what index.ts passes) and
+  // fail as a ResourceError of themselves, in the one message shape.
+  const network = "backend";
+  const passwords = { postgres: "p", replication: "r", app: "a", pgpool: "g" };
+  const stackArgs = { stack: "unit", prefix: "ha-stack-unit" };
+
+  it.each<[string, () => unknown, string]>([
+    [
+      "Collector intervalSeconds 0",
+      () => new Collector("c", collectorArgs(0)),
+      "Collector intervalSeconds is 0; allowed: a whole number from 1 to 3600",
+    ],
+    [
+      "Collector intervalSeconds 3601",
+      () => new Collector("c", collectorArgs(3601)),
+      "Collector intervalSeconds is 3601; allowed: a whole number from 1 to 3600",
+    ],
+    [
+      "AppTier rolloutBatch 0",
+      () => new AppTier("a", { ...appArgs(), rolloutBatch: 0 }),
+      "AppTier rolloutBatch is 0; allowed: a whole number from 1 to 32",
+    ],
+    [
+      "AppTier replicas 1.5",
+      () => new AppTier("a", { ...appArgs(), replicas: 1.5 }),
+      "AppTier replicas is 1.5; allowed: a whole number from 1 to 32",
+    ],
+    [
+      "Database maxAppReplicas 0",
+      () =>
+        new Database("d", {
+          ...stackArgs,
+          postgresImage: "p",
+          pgpoolImage: "q",
+          backendNetwork: network,
+          passwords,
+          maxAppReplicas: 0,
+        }),
+      "Database maxAppReplicas is 0; allowed: a whole number from 1 to 32",
+    ],
+    [
+      "Pgpool hostPort without dbaccessNetwork",
+      () =>
+        new Pgpool("p", {
+          ...stackArgs,
+          image: "q",
+          backendNetwork: network,
+          passwords,
+          backends: [],
+          children: 10,
+          hostPort: 15432,
+        }),
+      "Pgpool dbaccessNetwork is undefined; allowed: a network when hostPort is set",
+    ],
+  ])("rejects %s before declaring any child", async (_, build, message) => {
+    const { error, registrations } = await construct(build);
+    expect(pulumi.ResourceError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toBe(message);
+    // Only the component itself: it names the resource the error belongs to.
+    expect(registrations.map((r) => r.custom)).toEqual([false]);
+  });
+
+  function collectorArgs(intervalSeconds: number) {
+    return {
+      ...stackArgs,
+      image: "i",
+      backendNetwork: network,
+      appPassword: "a",
+      intervalSeconds,
+      after: [],
+    };
+  }
+
+  function appArgs() {
+    return {
+      ...stackArgs,
+      image: "i",
+      frontendNetwork: "frontend",
+      backendNetwork: network,
+      appPassword: "a",
+      pgpool: undefined as never,
+    };
+  }
 });

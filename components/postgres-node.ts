@@ -1,0 +1,111 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { containerArgs, labels, TOKEN, type StackArgs } from "./common";
+import { renderPgHba, renderPostgresqlConf } from "./render/postgres";
+import { PASSWORDS, secretUpload, type PasswordName } from "./secrets";
+
+/** Port of PostgreSQL inside the backend network. */
+export const POSTGRES_PORT = 5432;
+
+const POSTGRES_MEMORY_MB = 512;
+/** Seconds a restarted former primary waits for pgpool to decide before it trusts itself. */
+const FENCE_WAIT_SECONDS = 10;
+
+export interface PostgresNodeArgs extends StackArgs {
+  /** Which of the pair: `pg-0` starts as primary, `pg-1` as the standby that clones it. */
+  readonly index: 0 | 1;
+  /** `name:tag` of the postgres image. */
+  readonly image: pulumi.Input<string>;
+  /** The internal backend network; the node answers there to its hostname. */
+  readonly backendNetwork: pulumi.Input<string>;
+  /** The generated passwords; the node creates every role at initdb. */
+  readonly passwords: Record<PasswordName, pulumi.Input<string>>;
+  /** PostgreSQL's `max_connections`. */
+  readonly maxConnections: number;
+  /** Commit waits for the standby while one is attached. @default false */
+  readonly synchronousReplication?: boolean;
+  /** Keep the data volume on `pulumi destroy`. @default true */
+  readonly retainData?: boolean;
+  /** What must be healthy first (the standby clones the primary). @default [] */
+  readonly after?: docker.Container[];
+}
+
+/**
+ * One PostgreSQL node of the streaming-replication pair: its data volume and its container.
+ * Its children keep the logical names they had as children of `Database` (`<name>-data`,
+ * `<name>`), with an alias to that former parent, so existing stacks keep their data and
+ * containers across the split.
+ */
+export class PostgresNode extends pulumi.ComponentResource {
+  /** Hostname on the backend network (`pg-0`, `pg-1`). */
+  public readonly hostname: string;
+  public readonly volume: docker.Volume;
+  public readonly container: docker.Container;
+
+  constructor(name: string, args: PostgresNodeArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(`${TOKEN}:postgres:PostgresNode`, name, {}, opts);
+    const node = `pg-${args.index}` as const;
+    const peer = `pg-${1 - args.index}`;
+    // Until this component existed, its children were direct children of its parent.
+    const child = { parent: this, aliases: [{ parent: opts?.parent }] };
+
+    this.hostname = node;
+    this.volume = new docker.Volume(
+      `${name}-data`,
+      { name: `${args.prefix}-${node}-data`, labels: labels(args.stack, "data", node) },
+      { ...child, retainOnDelete: args.retainData ?? true },
+    );
+    this.container = new docker.Container(
+      name,
+      {
+        ...containerArgs({
+          stack: args.stack,
+          name: `${args.prefix}-${node}`,
+          role: "postgres",
+          node,
+          image: args.image,
+          memoryMb: POSTGRES_MEMORY_MB,
+          user: "postgres",
+          healthcheck: ["/usr/local/bin/pg-healthcheck"],
+          networks: [{ name: args.backendNetwork, aliases: [node] }],
+          envs: [
+            `PG_NODE_NAME=${node}`,
+            `PG_PEER_HOST=${peer}`,
+            `PG_INITIAL_ROLE=${args.index === 0 ? "primary" : "standby"}`,
+            `PG_SYNCHRONOUS=${args.synchronousReplication ? "on" : "off"}`,
+            `PG_FENCE_WAIT_SECONDS=${FENCE_WAIT_SECONDS}`,
+          ],
+          volumes: [{ volumeName: this.volume.name, containerPath: "/var/lib/postgresql/data" }],
+          uploads: [
+            {
+              file: "/etc/ha-stack/postgresql.conf",
+              content: renderPostgresqlConf({
+                nodeName: node,
+                peerHost: peer,
+                synchronousReplication: args.synchronousReplication ?? false,
+                maxConnections: args.maxConnections,
+                memoryMb: POSTGRES_MEMORY_MB,
+              }),
+            },
+            { file: "/etc/ha-stack/pg_hba.conf", content: renderPgHba() },
+            ...PASSWORDS.map((password) => secretUpload(password, args.passwords[password])),
+          ],
+          // A checkpoint on shutdown can take a while; a SIGKILL would force crash recovery.
+          stopTimeoutSeconds: 60,
+        }),
+        // SIGINT is PostgreSQL's "fast" shutdown; SIGTERM ("smart") waits for pgpool's
+        // pooled connections to close, which they never do.
+        stopSignal: "SIGINT",
+      },
+      {
+        ...child,
+        // Fixed container name.
+        deleteBeforeReplace: true,
+        // The standby clones the primary with pg_basebackup: the primary must be up first.
+        dependsOn: args.after ?? [],
+      },
+    );
+
+    this.registerOutputs({ container: this.container.name, volume: this.volume.name });
+  }
+}
