@@ -242,12 +242,13 @@ export function parseConfig(
   // larger one is clamped with a warning rather than rejected: rejecting it would make scaling
   // down (`pulumi config set replicas 1`) fail on a key the user did not touch.
   const followers = config.replicas - 1;
-  if (config.rolloutBatch > Math.max(1, followers)) {
+  const largest = Math.max(1, followers);
+  if (config.rolloutBatch > largest) {
     warn(
       `${PROJECT}:rolloutBatch is ${config.rolloutBatch} but replicas is ${config.replicas} ` +
         `(${followers} follower${followers === 1 ? "" : "s"}): all followers are replaced at once`,
     );
-    config.rolloutBatch = Math.max(1, followers);
+    config.rolloutBatch = largest;
   }
 
   return Object.freeze({ stack, prefix: `${PROJECT}-${stack}`, ...config });
