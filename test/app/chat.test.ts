@@ -2,11 +2,9 @@
 // over the websocket transport only, as the page's client connects.
 import type { FastifyInstance } from "../../app/src/app.js";
 import { io as connect, type Socket } from "socket.io-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildApp } from "../../app/src/app.js";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { ChatAck, ChatMessage } from "../../app/src/chat.js";
-import { migrate, shippedMigrations } from "../../app/src/migrate.js";
-import { createDatabase, MIGRATIONS_DIR, testConfig, type TestDatabase } from "./helpers.js";
+import { buildTestApp, createMigratedDatabase, testConfig, type TestDatabase } from "./helpers.js";
 
 let db: TestDatabase;
 const apps: FastifyInstance[] = [];
@@ -14,14 +12,11 @@ const urls: string[] = [];
 const sockets: Socket[] = [];
 
 beforeAll(async () => {
-  db = await createDatabase("chat");
-  await migrate(testConfig(db).database, MIGRATIONS_DIR, { info() {}, warn() {}, error() {} });
+  db = await createMigratedDatabase("chat");
   for (const replica of [1, 2]) {
-    const app = await buildApp({
-      config: testConfig(db, { replicaIndex: replica, hostname: `app-${replica}` }),
-      shippedMigrations: shippedMigrations(MIGRATIONS_DIR),
-      logger: false,
-    });
+    const app = await buildTestApp(
+      testConfig(db, { replicaIndex: replica, hostname: `app-${replica}` }),
+    );
     urls.push(await app.listen({ host: "127.0.0.1", port: 0 }));
     apps.push(app);
   }
@@ -70,6 +65,9 @@ async function listenersReady() {
 }
 
 describe("chat", () => {
+  // Messages cross instances only once both adapters listen (and again after a kill below).
+  beforeEach(listenersReady);
+
   it("serves the socket.io browser client", async () => {
     const res = await fetch(`${urls[0]}/socket.io/socket.io.min.js`);
     expect(res.status).toBe(200);
@@ -87,7 +85,6 @@ describe("chat", () => {
   });
 
   it("carries messages both ways between two instances", async () => {
-    await listenersReady();
     const [a, b] = await Promise.all([client(urls[0]!), client(urls[1]!)]);
 
     const atB = next(b, (m) => m.text === "hello from 1");
@@ -144,7 +141,6 @@ describe("chat", () => {
   });
 
   it("survives every database connection being killed (as in a pgpool failover)", async () => {
-    await listenersReady();
     const killed = await db.pool.query(
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
         WHERE datname = $1 AND application_name LIKE 'ha-stack-app-%'`,

@@ -2,15 +2,12 @@
 import { existsSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { collectOnce } from "../../app/src/collect.js";
-import { migrate } from "../../app/src/migrate.js";
 import {
   containerEnv,
-  createDatabase,
-  MIGRATIONS_DIR,
+  createMigratedDatabase,
   runEntry,
-  testConfig,
   tmpDir,
   type TestDatabase,
 } from "./helpers.js";
@@ -18,8 +15,7 @@ import {
 let db: TestDatabase;
 
 beforeAll(async () => {
-  db = await createDatabase("collector");
-  await migrate(testConfig(db).database, MIGRATIONS_DIR, { info() {}, warn() {}, error() {} });
+  db = await createMigratedDatabase("collector");
 });
 
 afterAll(async () => {
@@ -58,6 +54,12 @@ describe("collectOnce", () => {
 });
 
 describe("collector entry", () => {
+  // Each test starts from one sample an earlier collector wrote; the counts below include it.
+  beforeEach(async () => {
+    await db.pool.query("TRUNCATE metrics");
+    await collectOnce(db.pool, "earlier-collector", join(tmpDir(), "last-ok"));
+  });
+
   it("exits 0 at once, saying so, when COLLECTOR_INTERVAL_SECONDS=0", async () => {
     const run = runEntry("collector", containerEnv(db, { COLLECTOR_INTERVAL_SECONDS: "0" }));
     expect(await run.exited).toBe(0);

@@ -3,15 +3,20 @@
 import { setTimeout as delay } from "node:timers/promises";
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { buildApp, type FastifyInstance } from "../../app/src/app.js";
+import type { FastifyInstance } from "../../app/src/app.js";
 import {
   DEFAULT_READ_RETRY_BUDGET_MS,
   isTransientDbError,
   retryingReads,
   type Queryable,
 } from "../../app/src/db.js";
-import { migrate, shippedMigrations } from "../../app/src/migrate.js";
-import { createDatabase, MIGRATIONS_DIR, testConfig, type TestDatabase } from "./helpers.js";
+import {
+  buildTestApp,
+  createMigratedDatabase,
+  silentLog,
+  testConfig,
+  type TestDatabase,
+} from "./helpers.js";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
 
 const RETRYING = "database read failed on a transient error; retrying";
@@ -23,12 +28,10 @@ interface LogLine {
   [key: string]: unknown;
 }
 
-const silent = { info() {}, warn() {}, error() {} };
 let db: TestDatabase;
 
 beforeAll(async () => {
-  db = await createDatabase("outage");
-  await migrate(testConfig(db).database, MIGRATIONS_DIR, silent);
+  db = await createMigratedDatabase("outage");
 });
 
 afterAll(async () => {
@@ -63,14 +66,15 @@ describe("the app through a pgpool restart", () => {
   beforeAll(async () => {
     proxy = await startTcpProxy({ host: db.host, port: db.port });
     const config = testConfig(db);
-    app = await buildApp({
-      config: { ...config, database: { ...config.database, host: "127.0.0.1", port: proxy.port } },
-      shippedMigrations: shippedMigrations(MIGRATIONS_DIR),
-      logger: {
-        level: "warn",
-        stream: { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) },
+    app = await buildTestApp(
+      { ...config, database: { ...config.database, host: "127.0.0.1", port: proxy.port } },
+      {
+        logger: {
+          level: "warn",
+          stream: { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) },
+        },
       },
-    });
+    );
     await app.ready();
   });
 
@@ -236,7 +240,7 @@ describe("retryingReads", () => {
   });
 
   it.each([0.5, -1, 30_001, Number.NaN])("refuses the budget %s, naming what is allowed", (ms) => {
-    expect(() => retryingReads(db.pool, silent, { budgetMs: ms })).toThrow(
+    expect(() => retryingReads(db.pool, silentLog, { budgetMs: ms })).toThrow(
       `retryingReads: budgetMs is ${ms}; allowed: a whole number of ms from 0 to 30000`,
     );
   });

@@ -5,11 +5,15 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pg from "pg";
 import { afterAll, inject } from "vitest";
+import { buildApp, type AppOptions, type FastifyInstance } from "../../app/src/app.js";
 import type { Config } from "../../app/src/config.js";
+import type { Logger } from "../../app/src/db.js";
+import { migrate, shippedMigrations } from "../../app/src/migrate.js";
 
 export const APP_DIR = resolve(__dirname, "../../app");
 export const MIGRATIONS_DIR = join(APP_DIR, "migrations");
-const TSX = resolve(__dirname, "../../node_modules/.bin/tsx");
+/** The one logger the tests give the app's own code (migrate, retryingReads): it says nothing. */
+export const silentLog: Logger = { info() {}, warn() {}, error() {} };
 
 export interface TestDatabase {
   name: string;
@@ -65,6 +69,26 @@ export async function createDatabase(prefix: string): Promise<TestDatabase> {
       }
     },
   };
+}
+
+/** {@link createDatabase}, then the migrations this image ships applied, as the leader does. */
+export async function createMigratedDatabase(prefix: string): Promise<TestDatabase> {
+  const db = await createDatabase(prefix);
+  await migrate(testConfig(db).database, MIGRATIONS_DIR, silentLog);
+  return db;
+}
+
+/** The app on `config`, shipping app/migrations and logging nothing unless `options` say so. */
+export function buildTestApp(
+  config: Config,
+  options: Partial<Omit<AppOptions, "config">> = {},
+): Promise<FastifyInstance> {
+  return buildApp({
+    config,
+    shippedMigrations: shippedMigrations(MIGRATIONS_DIR),
+    logger: false,
+    ...options,
+  });
 }
 
 export function testConfig(db: TestDatabase, overrides: Partial<Config> = {}): Config {
@@ -129,9 +153,14 @@ export interface Spawned {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
 }
 
-/** Runs an entry (`server`, `collector`, `healthcheck`, …) from app/src with tsx. */
+/**
+ * Runs an entry (`server`, `collector`, `healthcheck`, …) from app/src: node with tsx's loader,
+ * in app/ (the image's WORKDIR). Not the tsx command: it passes a SIGTERM on to its child and
+ * SIGKILLs it (exit 143) when the child does not confirm within 30 ms, as on a busy machine.
+ */
 export function runEntry(entry: string, env: Record<string, string>): Spawned {
-  const child = spawn(TSX, [join(APP_DIR, "src", `${entry}.ts`)], {
+  const child = spawn(process.execPath, ["--import", "tsx", join(APP_DIR, "src", `${entry}.ts`)], {
+    cwd: APP_DIR,
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });

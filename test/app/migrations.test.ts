@@ -3,19 +3,19 @@
 import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { buildApp } from "../../app/src/app.js";
 import { migrate, shippedMigrations } from "../../app/src/migrate.js";
 import {
+  buildTestApp,
   containerEnv,
   createDatabase,
   MIGRATIONS_DIR,
   runEntry,
+  silentLog,
   testConfig,
   tmpDir,
   type TestDatabase,
 } from "./helpers.js";
 
-const silent = { info() {}, warn() {}, error() {} };
 const shipped = shippedMigrations(MIGRATIONS_DIR);
 const databases: TestDatabase[] = [];
 
@@ -38,8 +38,8 @@ describe("leader migrations", () => {
     const db = await database("race");
     const config = testConfig(db).database;
     const results = await Promise.all([
-      migrate(config, MIGRATIONS_DIR, silent),
-      migrate(config, MIGRATIONS_DIR, silent),
+      migrate(config, MIGRATIONS_DIR, silentLog),
+      migrate(config, MIGRATIONS_DIR, silentLog),
     ]);
     // One of them applied both migrations; the other waited for the lock and found none.
     expect(results.map((r) => r.length).sort()).toEqual([0, 2]);
@@ -52,9 +52,9 @@ describe("leader migrations", () => {
   it("a leader restarting on a migrated database changes nothing", async () => {
     const db = await database("rerun");
     const config = testConfig(db).database;
-    await migrate(config, MIGRATIONS_DIR, silent);
+    await migrate(config, MIGRATIONS_DIR, silentLog);
     const keys = (await db.pool.query("SELECT id, key FROM users ORDER BY id")).rows;
-    expect(await migrate(config, MIGRATIONS_DIR, silent)).toEqual([]);
+    expect(await migrate(config, MIGRATIONS_DIR, silentLog)).toEqual([]);
     expect((await db.pool.query("SELECT id, key FROM users ORDER BY id")).rows).toEqual(keys);
   });
 });
@@ -65,13 +65,9 @@ describe("follower readiness", () => {
     // The database as an older image left it: only the first migration applied.
     const oldDir = tmpDir();
     copyFileSync(join(MIGRATIONS_DIR, `${shipped[0]}.sql`), join(oldDir, `${shipped[0]}.sql`));
-    await migrate(testConfig(db).database, oldDir, silent);
+    await migrate(testConfig(db).database, oldDir, silentLog);
 
-    const follower = await buildApp({
-      config: testConfig(db),
-      shippedMigrations: shipped,
-      logger: false,
-    });
+    const follower = await buildTestApp(testConfig(db));
     try {
       const before = await follower.inject("/readyz");
       expect(before.statusCode).toBe(503);
@@ -82,7 +78,7 @@ describe("follower readiness", () => {
         schemaVersion: "1735689600000_create-tables",
       });
 
-      await migrate(testConfig(db).database, MIGRATIONS_DIR, silent);
+      await migrate(testConfig(db).database, MIGRATIONS_DIR, silentLog);
       const after = await follower.inject("/readyz");
       expect(after.statusCode).toBe(200);
       expect(after.json()).toEqual({ status: "ready", schemaVersion: shipped.at(-1) });
@@ -93,11 +89,7 @@ describe("follower readiness", () => {
 
   it("is not ready on an empty database and never creates tables itself", async () => {
     const db = await database("empty");
-    const follower = await buildApp({
-      config: testConfig(db),
-      shippedMigrations: shipped,
-      logger: false,
-    });
+    const follower = await buildTestApp(testConfig(db));
     try {
       const res = await follower.inject("/readyz");
       expect(res.statusCode).toBe(503);

@@ -1,19 +1,22 @@
 // Every HTTP route through fastify's inject, against a migrated database.
 import type { FastifyInstance } from "../../app/src/app.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildApp } from "../../app/src/app.js";
-import { migrate, shippedMigrations } from "../../app/src/migrate.js";
-import { createDatabase, MIGRATIONS_DIR, testConfig, type TestDatabase } from "./helpers.js";
+import { shippedMigrations } from "../../app/src/migrate.js";
+import {
+  buildTestApp,
+  createMigratedDatabase,
+  MIGRATIONS_DIR,
+  testConfig,
+  type TestDatabase,
+} from "./helpers.js";
 
-const silent = { info() {}, warn() {}, error() {} };
 let db: TestDatabase;
 let app: FastifyInstance;
 const shipped = shippedMigrations(MIGRATIONS_DIR);
 
 beforeAll(async () => {
-  db = await createDatabase("routes");
-  await migrate(testConfig(db).database, MIGRATIONS_DIR, silent);
-  app = await buildApp({ config: testConfig(db), shippedMigrations: shipped, logger: false });
+  db = await createMigratedDatabase("routes");
+  app = await buildTestApp(testConfig(db));
   await app.ready();
 });
 
@@ -25,6 +28,16 @@ afterAll(async () => {
 async function loggedPaths(): Promise<string[]> {
   const { rows } = await db.pool.query<{ path: string }>("SELECT path FROM requests ORDER BY id");
   return rows.map((r) => r.path);
+}
+
+/** Sets the metrics table's rows, so no test depends on what another one wrote. */
+async function metricsTable(rows: "empty" | "one collector-x row") {
+  await db.pool.query("TRUNCATE metrics");
+  if (rows === "empty") return;
+  await db.pool.query(
+    `INSERT INTO metrics (hostname, load1, load5, load15, mem_total_bytes, mem_free_bytes,
+       disk_total_bytes, disk_free_bytes) VALUES ('collector-x', 0.5, 0.25, 0.125, 8e9, 4e9, 1e11, 5e10)`,
+  );
 }
 
 describe("health", () => {
@@ -45,6 +58,7 @@ describe("health", () => {
 
 describe("GET /api/info", () => {
   it("names the replica, the container and the database node that answered", async () => {
+    await metricsTable("empty");
     const res = await app.inject("/api/info");
     expect(res.statusCode).toBe(200);
     const info = res.json();
@@ -62,10 +76,7 @@ describe("GET /api/info", () => {
   });
 
   it("shows the latest metrics row once the collector wrote one", async () => {
-    await db.pool.query(
-      `INSERT INTO metrics (hostname, load1, load5, load15, mem_total_bytes, mem_free_bytes,
-         disk_total_bytes, disk_free_bytes) VALUES ('collector-x', 0.5, 0.25, 0.125, 8e9, 4e9, 1e11, 5e10)`,
-    );
+    await metricsTable("one collector-x row");
     const info = (await app.inject("/api/info")).json();
     expect(info.metrics).toMatchObject({
       hostname: "collector-x",
@@ -143,6 +154,7 @@ describe("GET /api/users/:id", () => {
 
 describe("GET /", () => {
   it("renders an accessible page with replica, database node, requests and chat", async () => {
+    await metricsTable("one collector-x row");
     const res = await app.inject("/");
     expect(res.statusCode).toBe(200);
     expect(res.headers["content-type"]).toBe("text/html; charset=utf-8");
@@ -214,13 +226,11 @@ describe("errors", () => {
   });
 
   it("answers a database outage with 503, never a stack trace", async () => {
-    const broken = await buildApp({
-      config: testConfig(db, { database: { ...testConfig(db).database, port: 1 } }),
-      shippedMigrations: shipped,
-      logger: false,
+    const broken = await buildTestApp(
+      testConfig(db, { database: { ...testConfig(db).database, port: 1 } }),
       // Reads retry for this long before the 503 (db-outage.test.ts covers the retries).
-      readRetryBudgetMs: 200,
-    });
+      { readRetryBudgetMs: 200 },
+    );
     try {
       for (const url of ["/readyz", "/api/info", "/api/users/1", "/", "/api/requests"]) {
         const res = await broken.inject(url);

@@ -6,6 +6,7 @@ import {
   createDatabase,
   MIGRATIONS_DIR,
   runEntry,
+  silentLog,
   testConfig,
   type TestDatabase,
 } from "./helpers.js";
@@ -55,11 +56,7 @@ it("a follower on an unmigrated database serves but fails its healthcheck", asyn
       const check = runEntry("healthcheck", { PATH: env.PATH, PORT: port });
       expect(await check.exited).toBe(1);
       expect(check.output()).toContain("readyz 503");
-      await migrate(testConfig(fresh).database, MIGRATIONS_DIR, {
-        info() {},
-        warn() {},
-        error() {},
-      });
+      await migrate(testConfig(fresh).database, MIGRATIONS_DIR, silentLog);
       const again = runEntry("healthcheck", { PATH: env.PATH, PORT: port });
       expect(await again.exited).toBe(0);
     } finally {
