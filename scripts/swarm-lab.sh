@@ -72,7 +72,12 @@ wait_until() {
   done
 }
 
-container_state() { docker container inspect -f '{{.State.Status}}' "$1" 2>/dev/null || echo missing; }
+container_state() {
+  local state
+  # (inspect of a missing container prints an empty line before it fails)
+  state=$(docker container inspect -f '{{.State.Status}}' "$1" 2>/dev/null) || state=missing
+  echo "$state"
+}
 on_lab_net() { docker container inspect -f "{{if index .NetworkSettings.Networks \"$net\"}}yes{{end}}" "$1" 2>/dev/null | grep -q yes; }
 node_up() { [ "$(container_state "$(node_name "$1")")" = running ] && on_lab_net "$(node_name "$1")"; }
 engine_answers() { nd "$1" version --format '{{.Server.Version}}'; }
@@ -95,6 +100,13 @@ swarm_healthy_for() {
   return 1
 }
 swarm_healthy() { swarm_healthy_for "${nodes[@]}"; }
+# seen_healthy_by N M…: node N itself has a quorum and sees nodes M… Ready and reachable.
+seen_healthy_by() {
+  local n=$1 m view
+  shift
+  view=$(swarm_view "$n" 2>/dev/null) || return 1
+  for m in "$@"; do node_healthy_in "$view" "$m" || return 1; done
+}
 lab_healthy() {
   local n
   [ "$(container_state "$registry_name")" = running ] || return 1
@@ -152,17 +164,23 @@ ensure_container() {
   if [ "$state" != missing ] &&
     [ "$(docker container inspect -f '{{.Image}}' "$name")" != "$(docker image inspect -f '{{.Id}}' "$image")" ]; then
     docker rm -f "$name" >/dev/null
-    state=recreated
+    state=rebuilt
   fi
   case "$state" in
-    missing | recreated)
+    missing | rebuilt)
       docker run -d --name "$name" --label "$label" --network "$net" --ip "$ip" "$@" "$image" >/dev/null
-      echo "$state"
+      [ "$state" = missing ] && echo created || echo "recreated (image rebuilt)"
       return
       ;;
     running) ;;
-    paused) docker unpause "$name" >/dev/null ;;
-    *) docker start "$name" >/dev/null ;;
+    paused)
+      docker unpause "$name" >/dev/null
+      state="unpaused"
+      ;;
+    *)
+      docker start "$name" >/dev/null
+      state="started (was $state)"
+      ;;
   esac
   if ! on_lab_net "$name"; then
     docker network connect --ip "$ip" "$net" "$name"
@@ -426,8 +444,16 @@ node_start() {
   wait_until 60 engine_answers "$n" || fail "node-$n: dockerd did not answer within 60 s"
   step "$t" "node-$n started, dockerd answers"
   t=$(now)
-  wait_until 120 swarm_healthy_for "$n" || fail "node-$n not Ready in the swarm within 120 s (status says more)"
-  step "$t" "node-$n Ready in the swarm"
+  # Seen from the node itself: a node killed and started again before the managers noticed it
+  # was gone still looks Ready to them; its own answer needs it back in the raft quorum.
+  wait_until 120 seen_healthy_by "$n" "$n" ||
+    fail "node-$n not Ready in the swarm within 120 s (status says more)"
+  step "$t" "node-$n back in the swarm: Ready, manager reachable"
+  local m
+  for m in "${nodes[@]}"; do node_up "$m" || return 0; done
+  t=$(now)
+  wait_until 60 swarm_healthy || fail "the swarm did not report three Ready managers within 60 s"
+  step "$t" "swarm healthy: three managers Ready"
 }
 # Cutting disconnects the node's only network interface: nothing of the swarm (raft on 2377,
 # gossip on 7946, VXLAN on 4789) can reach it or leave it, whatever its own iptables say.

@@ -43,5 +43,8 @@ cat >/etc/docker/daemon.json <<JSON
   "log-opts": {"max-size": "5m", "max-file": "2"}
 }
 JSON
-rm -f /var/run/docker.pid
+# What a killed dockerd left in /run (the container's own filesystem, kept across docker start):
+# with a stale containerd.pid whose number is in use again, dockerd waits for a containerd that
+# is not there and gives up after 15 s ("timeout waiting for containerd to start").
+rm -rf /run/docker /run/docker.pid /run/docker.sock /run/containerd
 exec dockerd

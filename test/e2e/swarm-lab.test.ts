@@ -161,7 +161,20 @@ describe("swarm lab: three dind Docker hosts as one swarm", () => {
       async () => ((await runningOn(SPREAD)).length === 3 ? true : undefined),
       90_000,
       500,
-    );
+    ).catch(async (err: Error) => {
+      // Say why: the tasks' errors (a pull refused by a node that does not trust the registry…).
+      const errors = await nd(
+        1,
+        "service",
+        "ps",
+        "--no-trunc",
+        "--format",
+        "{{.Node}} {{.Error}}",
+        SPREAD,
+      );
+      const pull = await nd(1, "pull", "-q", PULL_REF).catch((e: Error) => e.message);
+      throw new Error(`${err.message}\n${errors}\nnode-1 docker pull: ${pull}`);
+    });
     expect((await runningOn(SPREAD)).sort()).toEqual(["node-1", "node-2", "node-3"]);
     for (const n of NODES) {
       // Each node's own dockerd pulled it from the registry's lab address.
@@ -274,6 +287,37 @@ describe("swarm lab: three dind Docker hosts as one swarm", () => {
     console.log(`swarm-lab e2e: ${from} Ready again ${Date.now() - restarted} ms after node-start`);
     expect(await lab(["status"])).toMatch(/swarm-lab: healthy$/);
   }, 180_000);
+
+  it("a killed node starts again and rejoins; a cut-off node is isolated, then healed", async () => {
+    await lab(["node-kill", "3"]);
+    expect(await docker("inspect", "-f", "{{.State.Status}}", nodeName(3))).toBe("exited");
+    const out = await lab(["node-start", "3"]);
+    expect(out).toMatch(/node-3 back in the swarm/);
+    expect(out).toMatch(/swarm healthy: three managers Ready/);
+
+    await lab(["node-cut", "2"]);
+    // No address on the lab network, so nothing of the swarm reaches it or leaves it.
+    expect(await exec("docker", ["exec", nodeName(2), "ip", "-4", "-o", "addr"])).not.toMatch(
+      /10\.213\.7\./,
+    );
+    await expect(
+      exec("docker", ["exec", nodeName(1), "ping", "-c", "1", "-W", "1", "10.213.7.12"]),
+    ).rejects.toThrow();
+    await waitFor(
+      "node-1 to see node-2 gone",
+      async () => ((await swarmView(1)).get("node-2")?.startsWith("Ready") ? undefined : true),
+      30_000,
+      500,
+    );
+    // Alone, node-2 has no quorum: its manager API refuses.
+    await expect(nd(2, "node", "ls")).rejects.toThrow();
+    expect(await lab(["status"]).catch((e: Error) => e.message)).toMatch(/swarm-lab: degraded/);
+
+    const healed = Date.now();
+    expect(await lab(["node-heal", "2"])).toMatch(/node-2 healed: three managers Ready/);
+    console.log(`swarm-lab e2e: node-2 healed ${Date.now() - healed} ms after node-heal`);
+    expect(await lab(["status"])).toMatch(/swarm-lab: healthy$/);
+  }, 240_000);
 
   it("down removes every container, network, volume, cgroup and pushed tag it made", async () => {
     await lab(["down"]);
