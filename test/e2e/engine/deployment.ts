@@ -215,7 +215,10 @@ export class Deployment {
         `unable to replace resource "${reg.urn}" as it is currently marked for protection`,
       );
     }
-    const deleteFirst = reg.options.deleteBeforeReplace || providerDeletesBeforeReplace(reg.type);
+    // pulumi/pulumi `pkg/resource/deploy/step_generator.go`: the provider's DeleteBeforeReplace
+    // is the default, and an explicit `deleteBeforeReplace` option (true or false) overrides it.
+    const deleteFirst =
+      reg.options.deleteBeforeReplace ?? providerDeletesBeforeReplace(reg.type);
     this.log(
       `  +- replace ${reg.type} ${reg.name} [${changed.join(", ")}] (${deleteFirst ? "delete first" : "create first"})`,
     );

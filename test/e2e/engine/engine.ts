@@ -9,8 +9,10 @@
 //   done, recorded outputs returned); in-place-updatable change → update; else replace.
 //   ForceNew/updatable per input comes from the providers' schemas (schema.ts, sources cited).
 //   ignoreChanges (top level) and replaceOnChanges are honoured.
-// - Replace is delete-before-replace when the resource asks for it or the provider does
-//   (docker Container always); otherwise create-before-delete, the old copy deleted at the end.
+// - Replace is delete-before-replace when the resource asks for it, or when it sets nothing and
+//   the provider does (docker Container); an explicit `deleteBeforeReplace: false` overrides the
+//   provider (as Pulumi's step generator does): create-before-delete, the old copy deleted at
+//   the end.
 //   Before a delete-first replace, dependents whose ForceNew inputs come from it are deleted.
 // - After a successful run, resources no longer declared are deleted, dependents first;
 //   retainOnDelete ones only leave the state; protect blocks delete and replace. On a failed run

@@ -39,7 +39,9 @@ export class EngineMonitor extends MockMonitor {
         dependencies: req.getDependenciesList(),
         propertyDependencies,
         options: {
-          deleteBeforeReplace: req.getDeletebeforereplace(),
+          deleteBeforeReplace: req.getDeletebeforereplacedefined()
+            ? req.getDeletebeforereplace()
+            : undefined,
           retainOnDelete: req.hasRetainondelete() ? req.getRetainondelete() : false,
           protect: req.hasProtect() ? req.getProtect() : false,
           ignoreChanges: req.getIgnorechangesList(),

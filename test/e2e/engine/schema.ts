@@ -11,7 +11,11 @@
 // - same repository, `resource_docker_network.go` and `resource_docker_volume.go`: no Update
 //   function, every attribute `ForceNew` → any change replaces.
 // - pulumi/pulumi-docker `provider/resources.go`: `docker_container` is declared
-//   `DeleteBeforeReplace: true`, so a container is always deleted before its replacement is made.
+//   `DeleteBeforeReplace: true`, so a container is deleted before its replacement is made unless
+//   the program sets `deleteBeforeReplace: false` explicitly: pulumi/pulumi
+//   `pkg/resource/deploy/step_generator.go` takes the provider's choice only when the resource
+//   option is unset ("The user can override the provider's decision by setting the
+//   `deleteBeforeReplace` field of `ResourceOptions` to either `true` or `false`").
 // - pulumi/pulumi-docker `provider/provider.go` (the native `docker.Image`): Diff reports every
 //   change as an update (rebuild), never a replace; Delete does nothing (the image stays local).
 // - @pulumi/random: every RandomPassword input (and `keepers`) forces a replacement.

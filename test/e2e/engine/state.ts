@@ -5,7 +5,11 @@ import * as path from "node:path";
 import type { Props } from "./values";
 
 export interface ResourceOptions {
-  readonly deleteBeforeReplace: boolean;
+  /**
+   * The program's explicit choice, `undefined` when it set none (the SDK's
+   * `deleteBeforeReplaceDefined`): an explicit value overrides the provider's.
+   */
+  readonly deleteBeforeReplace: boolean | undefined;
   readonly retainOnDelete: boolean;
   readonly protect: boolean;
   readonly ignoreChanges: string[];
