@@ -411,11 +411,13 @@ check() {
     step "$t" "node-$n task: tasks.$probe_service -> $resolved; reached the tasks on node-1..3 over the overlay"
   done
   t=$(now)
-  if [ "${1:-}" != --keep ]; then
+  if [ "${1:-}" = --keep ]; then
+    step "$t" "probe service $probe_service and network $probe_net kept (--keep)"
+  else
     nd 1 service rm "$probe_service" >/dev/null
     wait_until 30 bash -c "docker exec $(node_name 1) docker network rm $probe_net" || true
+    step "$t" "probe service and network removed"
   fi
-  step "$t" "probe service and network removed${1:+ (kept: --keep)}"
   [ $failed = 0 ] || fail "check failed"
   step "$t0" "check: overlay, dnsrr and the registry work across all three nodes"
 }
