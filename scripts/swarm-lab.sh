@@ -363,6 +363,14 @@ probe_spread() {
   done
 }
 
+probe_net_gone() { ! nd 1 network inspect "$probe_net" >/dev/null 2>&1; }
+probe_net_removed() { probe_net_gone || nd 1 network rm "$probe_net"; }
+# remove_probe: the probe service, then its network once no task uses it (both asynchronous).
+remove_probe() {
+  nd 1 service rm "$probe_service" >/dev/null 2>&1 || true
+  wait_until 30 probe_net_removed && wait_until 30 probe_net_gone
+}
+
 check() {
   local t0 t n m c ip expected resolved body failed=0
   t0=$(now)
@@ -373,9 +381,7 @@ check() {
   docker push -q "$probe_push_ref" >/dev/null
   step "$t" "pushed $probe_push_ref (nodes pull $probe_pull_ref)"
   t=$(now)
-  nd 1 service rm "$probe_service" >/dev/null 2>&1 || true
-  wait_until 30 bash -c "! docker exec $(node_name 1) docker network inspect $probe_net >/dev/null 2>&1 || docker exec $(node_name 1) docker network rm $probe_net" ||
-    fail "could not remove an old $probe_net"
+  remove_probe || fail "could not remove an old $probe_service and $probe_net"
   nd 1 network create --driver overlay --attachable "$probe_net" >/dev/null
   nd 1 service create -d -q --name "$probe_service" --mode global --endpoint-mode dnsrr --init \
     --network "$probe_net" --stop-grace-period 5s "$probe_pull_ref" >/dev/null
@@ -414,8 +420,7 @@ check() {
   if [ "${1:-}" = --keep ]; then
     step "$t" "probe service $probe_service and network $probe_net kept (--keep)"
   else
-    nd 1 service rm "$probe_service" >/dev/null
-    wait_until 30 bash -c "docker exec $(node_name 1) docker network rm $probe_net" || true
+    remove_probe || fail "could not remove $probe_service and $probe_net"
     step "$t" "probe service and network removed"
   fi
   [ $failed = 0 ] || fail "check failed"
