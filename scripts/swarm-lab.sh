@@ -94,6 +94,8 @@ swarm_healthy_for() {
   for n in "${nodes[@]}"; do
     node_up "$n" || continue
     view=$(swarm_view "$n" 2>/dev/null) || continue
+    # Exactly one entry per node: a node that joined again leaves its old entry behind.
+    [ "$(grep -c . <<<"$view")" -eq "${#nodes[@]}" ] || return 1
     for m in "$@"; do node_healthy_in "$view" "$m" || return 1; done
     return 0
   done
@@ -230,6 +232,24 @@ ensure_nodes() {
 
 swarm_state() { nd "$1" info -f '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}'; }
 
+# prune_stale: a node whose volume was lost joined again under a new ID; its old entry (same
+# hostname, not Ready — it may even say Reachable, since raft finds the new node at its
+# address) is demoted and removed, through node $lab_seed.
+prune_stale() {
+  local id state
+  nd "$lab_seed" node ls --format '{{.ID}} {{.Hostname}} {{.Status}}' |
+    awk '{ n[$2]++; line[NR] = $0 } END { for (i = 1; i <= NR; i++) { split(line[i], f, " "); if (n[f[2]] > 1) print line[i] } }' |
+    while read -r id _ state; do
+      [ "$state" != Ready ] || continue
+      nd "$lab_seed" node demote "$id" >/dev/null 2>&1 || true
+      nd "$lab_seed" node rm --force "$id" >/dev/null 2>&1 || true
+    done
+}
+swarm_settled() {
+  prune_stale >&2
+  swarm_healthy
+}
+
 ensure_swarm() {
   local t n seed="" token
   t=$(now)
@@ -256,17 +276,11 @@ ensure_swarm() {
     step "$t" "node-$n joined as a manager through node-$seed"
   done
   t=$(now)
-  wait_until 120 swarm_healthy || {
+  lab_seed=$seed
+  wait_until 120 swarm_settled || {
     status >&2 || true
     fail "the swarm did not report three Ready managers within 120 s"
   }
-  # A node whose volume was lost joined again under a new ID: drop its old, Down entry.
-  local stale
-  stale=$(nd "$seed" node ls --filter role=manager --format '{{.ID}} {{.Status}}' | awk '$2 == "Down" { print $1 }')
-  for n in $stale; do
-    nd "$seed" node demote "$n" >/dev/null 2>&1 || true
-    nd "$seed" node rm --force "$n" >/dev/null
-  done
   step "$t" "swarm healthy: three managers Ready"
 }
 
@@ -344,11 +358,16 @@ status() {
       info=$(nd "$n" info -f 'dockerd {{.ServerVersion}} {{.Driver}}, swarm {{.Swarm.LocalNodeState}}' 2>/dev/null) || info="dockerd not answering"
       state="$state, $info"
     fi
-    state="$state, in the swarm's view: $(grep "^node-$n " <<<"$view" | cut -d' ' -f2- || true)"
+    state="$state, in the swarm's view: $(grep "^node-$n " <<<"$view" | cut -d' ' -f2- | paste -sd'|' || true)"
     node_healthy_in "$view" "$n" || ok=1
     echo "swarm-lab: node-$n $name $(node_ip "$n") tcp://$(node_ip "$n"):2375: $state"
   done
-  [ -n "$view" ] || echo "swarm-lab: no running node has a swarm quorum"
+  if [ -z "$view" ]; then
+    echo "swarm-lab: no running node has a swarm quorum"
+  elif [ "$(grep -c . <<<"$view")" -ne "${#nodes[@]}" ]; then
+    echo "swarm-lab: the swarm lists $(grep -c . <<<"$view") nodes, not ${#nodes[@]} (up removes stale entries)"
+    ok=1
+  fi
   if [ $ok = 0 ]; then echo "swarm-lab: healthy"; else echo "swarm-lab: degraded"; fi
   return $ok
 }
