@@ -47,11 +47,11 @@ nodes=(1 2 3)
 node_name() { echo "$prefix-node-$1"; }
 node_ip() { echo "$subnet_prefix.$((10 + $1))"; }
 node_volume() { echo "$prefix-node-$1-docker"; }
-# nd N ARGS…: the docker CLI inside node N.
+# nd N ARGS…: the docker CLI inside node N (bounded: a wedged dockerd cannot hang the script).
 nd() {
   local n=$1
   shift
-  docker exec "$(node_name "$n")" docker "$@"
+  timeout 60 docker exec "$(node_name "$n")" docker "$@"
 }
 
 now() { date +%s.%N; }
