@@ -11,6 +11,7 @@ import fp from "fastify-plugin";
 import type { Config } from "./config.js";
 import chat from "./plugins/chat.js";
 import database from "./plugins/database.js";
+import heartbeat from "./plugins/heartbeat.js";
 import requestLog from "./plugins/request-log.js";
 import securityHeaders from "./plugins/security-headers.js";
 import { sendProblem, shortPath } from "./problem.js";
@@ -18,6 +19,9 @@ import api from "./routes/api.js";
 import assets from "./routes/assets.js";
 import health from "./routes/health.js";
 import pages from "./routes/pages.js";
+import status from "./routes/status.js";
+import users from "./routes/users.js";
+import { validatorCompiler } from "./validation.js";
 
 export type { FastifyInstance };
 
@@ -43,6 +47,8 @@ export const haStack: FastifyPluginAsync<Omit<AppOptions, "logger">> = async (ap
   await app.register(chat, options);
   await app.register(securityHeaders);
   await app.register(requestLog, options);
+  await app.register(heartbeat, options);
+  app.setValidatorCompiler(validatorCompiler);
 
   app.setErrorHandler<FastifyError>((error, request, reply) => {
     const status =
@@ -59,6 +65,8 @@ export const haStack: FastifyPluginAsync<Omit<AppOptions, "logger">> = async (ap
 
   await app.register(health, options);
   await app.register(api, options);
+  await app.register(users, options);
+  await app.register(status, options);
   await app.register(pages, options);
   await app.register(assets);
 };

@@ -273,14 +273,3 @@ export async function latestMetrics(db: Queryable): Promise<MetricsRow | null> {
   );
   return rows[0] ?? null;
 }
-
-export interface User {
-  id: number;
-  name: string;
-  key: string;
-}
-
-export async function findUser(db: Queryable, id: number): Promise<User | null> {
-  const { rows } = await db.query<User>("SELECT id, name, key FROM users WHERE id = $1", [id]);
-  return rows[0] ?? null;
-}

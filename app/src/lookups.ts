@@ -1,14 +1,8 @@
 // The reads the page and the API share: the overview both show, and a user by a raw id.
-import {
-  findUser,
-  latestMetrics,
-  readDbNode,
-  recentRequests,
-  type Queryable,
-  type User,
-} from "./db.js";
+import { latestMetrics, readDbNode, recentRequests, type Queryable } from "./db.js";
 import { parseUserId } from "./id.js";
 import { schemaStatus } from "./migrate.js";
+import { findUser, type User } from "./users.js";
 
 /** What the page and /api/info show: the node that answered, the schema, requests, metrics. */
 export async function readOverview(db: Queryable, shippedMigrations: readonly string[]) {

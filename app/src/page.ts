@@ -1,6 +1,7 @@
 // The HTML page, its stylesheet and its script. Every value that reaches the markup goes through
 // escapeHtml; the script builds DOM nodes with textContent, never innerHTML.
-import type { DbNode, MetricsRow, RequestLogEntry, User } from "./db.js";
+import type { DbNode, MetricsRow, RequestLogEntry } from "./db.js";
+import type { User } from "./users.js";
 
 export function escapeHtml(value: unknown): string {
   return String(value)
@@ -14,6 +15,8 @@ export function escapeHtml(value: unknown): string {
 export interface PageData {
   replica: number;
   hostname: string;
+  /** The port this replica serves on (the old `?user_id=` answer names it). */
+  port: number;
   appRole: string;
   dbNode: DbNode | null;
   schemaVersion: string | null;
@@ -106,13 +109,16 @@ function metricsBlock(m: MetricsRow | null): string {
   return `<dl>${rows.join("")}</dl>`;
 }
 
-function userSection(lookup: PageData["userLookup"]): string {
+function userSection(d: PageData): string {
+  const lookup = d.userLookup;
   if (!lookup) return "";
   const body =
     "user" in lookup
       ? `<dl><dt>Id</dt><dd>${escapeHtml(lookup.user.id)}</dd><dt>Name</dt>` +
         `<dd>${escapeHtml(lookup.user.name)}</dd><dt>Key</dt>` +
-        `<dd><code id="user-key">${escapeHtml(lookup.user.key)}</code></dd></dl>`
+        `<dd><code id="user-key">${escapeHtml(lookup.user.key)}</code></dd>` +
+        `<dt>Served by</dt><dd id="user-served-by">replica ${escapeHtml(d.replica)} ` +
+        `(${escapeHtml(d.hostname)}), port ${escapeHtml(d.port)}</dd></dl>`
       : `<p role="alert" class="error">${escapeHtml(lookup.error)}</p>`;
   return `<div id="user-result">${body}</div>`;
 }
@@ -190,8 +196,8 @@ ${requestRows(d.requests)}
 </div>
 </section>
 <section class="card lookup" aria-labelledby="lookup-heading">
-<h2 id="lookup-heading">Look up a user</h2>
-${userSection(d.userLookup)}
+<h2 id="lookup-heading">Users</h2>
+${userSection(d)}
 <form method="get" action="/">
 <div class="field">
 <label for="user_id">User id (1–7 are seeded)</label>
@@ -199,10 +205,28 @@ ${userSection(d.userLookup)}
 </div>
 <button type="submit">Show key</button>
 </form>
+<h3>Add a user</h3>
+<p class="hint">Needs the admin token (stack output <code>adminToken</code>); this tab keeps it until it closes.</p>
+<form id="user-add-form">
+<div class="field">
+<label for="admin-token">Admin token</label>
+<input id="admin-token" type="password" autocomplete="off" required>
+</div>
+<div class="field">
+<label for="new-user-name">Name</label>
+<input id="new-user-name" maxlength="100" required autocomplete="off">
+</div>
+<div class="field">
+<label for="new-user-key">Key (empty: generated)</label>
+<input id="new-user-key" maxlength="128" pattern="[A-Za-z0-9._~\-]{8,128}" autocomplete="off">
+</div>
+<button type="submit">Add user</button>
+</form>
+<p id="user-add-result" role="status"></p>
 </section>
 </main>
 <footer class="wrap">
-<p>nginx → app replicas → pgpool → PostgreSQL primary + standby. Reads go to the standby, writes to the primary.</p>
+<p>nginx → app replicas → pgpool → PostgreSQL primary + standby. Reads go to the standby, writes (and reads of users) to the primary. <a href="/status">Status board</a></p>
 </footer>
 </body>
 </html>
@@ -266,6 +290,15 @@ td.path{font-family:ui-monospace,monospace;word-break:break-all}
 .error{color:#a40e26;font-weight:600}
 .banner-error{background:#ffebe9;border:1px solid #ff8182;border-radius:8px;padding:0.5rem 1rem}
 footer{color:var(--muted);font-size:0.85rem;padding-bottom:1.5rem}
+h3{font-size:1rem;margin:1rem 0 0.25rem}
+.banner a{color:#fff}
+.board{margin-top:1rem}
+tr.health-up td:nth-child(2){color:#0f5323;font-weight:600}
+tr.health-silent td:nth-child(2),tr.health-not-ready td:nth-child(2){color:#a40e26;font-weight:600}
+tr.health-removed{color:var(--muted)}
+tr.mismatch,tr.failover{background:#fff1cc}
+.chart{max-width:100%;height:auto;display:block}
+.key-load{color:#1f3a5f}.key-mem{color:#7d5800}
 `;
 
 /**
@@ -375,6 +408,35 @@ export const PAGE_JS = `"use strict";
     setText($("requests-summary"), fresh > 0
       ? "Newest first, every replica. " + (fresh >= requests.length ? requests.length + "+" : fresh) + " new since the last update."
       : "Newest first, every replica.");
+  }
+
+  var TOKEN_KEY = "ha-stack-admin-token";
+  var tokenInput = $("admin-token");
+  var addForm = $("user-add-form");
+  if (tokenInput && addForm) {
+    try { tokenInput.value = sessionStorage.getItem(TOKEN_KEY) || ""; } catch (e) { /* storage off */ }
+    tokenInput.addEventListener("input", function () {
+      try { sessionStorage.setItem(TOKEN_KEY, tokenInput.value); } catch (e) { /* storage off */ }
+    });
+    addForm.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var out = $("user-add-result");
+      var body = { name: $("new-user-name").value };
+      if ($("new-user-key").value) body.key = $("new-user-key").value;
+      fetch("/api/users", {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: "Bearer " + tokenInput.value },
+        body: JSON.stringify(body)
+      })
+        .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); })
+        .then(function (x) {
+          out.className = x.ok ? "" : "error";
+          out.textContent = x.ok
+            ? "Added user " + x.j.id + " (" + x.j.name + "), key " + x.j.key + "."
+            : "Not added: " + x.j.message;
+        })
+        .catch(function (err) { out.className = "error"; out.textContent = "Not added: " + err.message; });
+    });
   }
 
   var paused = false;

@@ -110,6 +110,11 @@ export function testConfig(db: TestDatabase, overrides: Partial<Config> = {}): C
     migrationsDir: MIGRATIONS_DIR,
     collectorIntervalSeconds: 1,
     collectorHealthFile: join(tmpDir(), "collector-last-ok"),
+    adminToken: null,
+    adminTokenFile: "/nonexistent/admin-token",
+    // Off unless a test wants heartbeats: a timer writing in the background would race assertions.
+    heartbeatIntervalSeconds: 0,
+    stack: { name: null, replicas: null, lbAlgorithm: null },
     ...overrides,
   };
 }

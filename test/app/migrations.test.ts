@@ -30,8 +30,12 @@ afterAll(async () => {
 });
 
 describe("leader migrations", () => {
-  it("ships the schema and the seed, oldest first", () => {
-    expect(shipped).toEqual(["1735689600000_create-tables", "1735689600001_seed-users"]);
+  it("ships the schema, the seed and the writable users with the status tables, oldest first", () => {
+    expect(shipped).toEqual([
+      "1735689600000_create-tables",
+      "1735689600001_seed-users",
+      "1735689600002_users-writes-and-status",
+    ]);
   });
 
   it("two leaders migrating at the same moment apply everything once and both succeed", async () => {
@@ -41,8 +45,8 @@ describe("leader migrations", () => {
       migrate(config, MIGRATIONS_DIR, silentLog),
       migrate(config, MIGRATIONS_DIR, silentLog),
     ]);
-    // One of them applied both migrations; the other waited for the lock and found none.
-    expect(results.map((r) => r.length).sort()).toEqual([0, 2]);
+    // One of them applied every migration; the other waited for the lock and found none.
+    expect(results.map((r) => r.length).sort()).toEqual([0, shipped.length]);
     const names = await db.pool.query("SELECT name FROM pgmigrations ORDER BY id");
     expect(names.rows.map((r) => r.name)).toEqual(shipped);
     const users = await db.pool.query("SELECT count(*)::int AS n FROM users");
@@ -74,7 +78,8 @@ describe("follower readiness", () => {
       expect(before.json()).toEqual({
         status: "not ready",
         reason:
-          "schema is behind this image: 1 migration(s) not applied (1735689600001_seed-users)",
+          "schema is behind this image: 2 migration(s) not applied " +
+          "(1735689600001_seed-users, 1735689600002_users-writes-and-status)",
         schemaVersion: "1735689600000_create-tables",
       });
 
@@ -93,7 +98,7 @@ describe("follower readiness", () => {
     try {
       const res = await follower.inject("/readyz");
       expect(res.statusCode).toBe(503);
-      expect(res.json().reason).toMatch(/2 migration\(s\) not applied/);
+      expect(res.json().reason).toMatch(/3 migration\(s\) not applied/);
       const tables = await db.pool.query(
         "SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public'",
       );

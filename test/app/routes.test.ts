@@ -68,7 +68,7 @@ describe("GET /api/info", () => {
       appRole: "follower",
       dbNode: `127.0.0.1:${db.port}`,
       dbRole: "primary",
-      schemaVersion: "1735689600001_seed-users",
+      schemaVersion: shipped.at(-1),
       schemaUpToDate: true,
     });
     expect(info.requests[0]).toMatchObject({ method: "GET", path: "/api/info", replica: 1 });
@@ -181,16 +181,17 @@ describe("GET /", () => {
     expect(html).toContain("/&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;");
   });
 
-  it("shows a user's key for ?user_id=N", async () => {
+  it("shows a user's key and the replica and port that served it for ?user_id=N", async () => {
     const user = (await app.inject("/api/users/3")).json();
     const res = await app.inject("/?user_id=3");
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain(`<code id="user-key">${user.key}</code>`);
+    expect(res.body).toContain('<dd id="user-served-by">replica 1 (test-host), port 0</dd>');
   });
 
-  it("answers ?user_id with the same 404 and 400 rules, as a page", async () => {
+  it("answers ?user_id with a 400 page for an id nobody has or a malformed one, as the original did", async () => {
     const missing = await app.inject("/?user_id=9");
-    expect(missing.statusCode).toBe(404);
+    expect(missing.statusCode).toBe(400);
     expect(missing.body).toContain("no user with id 9");
     for (const bad of ["x", "0", "-3", "", "1&user_id=2", "<b>"]) {
       const res = await app.inject(

@@ -1,9 +1,9 @@
-// The JSON API: GET /api/info, /api/requests and /api/users/:id. Reads ride out a short database
+// The JSON API: GET /api/info and /api/requests (users: ./users.ts, the board: ./status.ts). Reads ride out a short database
 // outage (app.db.reads); a database still unavailable after that is one 503 answer.
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import type { AppOptions } from "../app.js";
 import { errorSummary, recentRequests } from "../db.js";
-import { lookUpUser, readOverview } from "../lookups.js";
+import { readOverview } from "../lookups.js";
 import { sendProblem } from "../problem.js";
 
 const unavailable = (reply: FastifyReply, err: unknown) =>
@@ -40,15 +40,6 @@ const api: FastifyPluginAsync<Pick<AppOptions, "config" | "shippedMigrations">> 
   app.get("/api/requests", async (_request, reply) => {
     try {
       return { requests: await recentRequests(app.db.reads) };
-    } catch (err) {
-      return unavailable(reply, err);
-    }
-  });
-
-  app.get<{ Params: { id: string } }>("/api/users/:id", async (request, reply) => {
-    try {
-      const found = await lookUpUser(app.db.reads, request.params.id);
-      return found.status === 200 ? found.user : sendProblem(reply, found.status, found.message);
     } catch (err) {
       return unavailable(reply, err);
     }

@@ -1,5 +1,7 @@
-// GET /: the page, also for the old form GET /?user_id=N. Without a database it still renders,
-// with the error and a 503.
+// GET /: the page, also for the old form GET /?user_id=N, which answers as the original did: the
+// user's key and the replica and port that served it, and a 400 for an id that is malformed or
+// nobody has (the original's documented answer; /api/users/:id keeps its 404). Without a
+// database it still renders, with the error and a 503.
 import type { FastifyPluginAsync } from "fastify";
 import type { AppOptions } from "../app.js";
 import { errorSummary } from "../db.js";
@@ -16,6 +18,7 @@ const pages: FastifyPluginAsync<Pick<AppOptions, "config" | "shippedMigrations">
       const page: PageData = {
         replica: config.replicaIndex,
         hostname: config.hostname,
+        port: config.port,
         appRole: config.role,
         dbNode: null,
         schemaVersion: null,
@@ -31,7 +34,7 @@ const pages: FastifyPluginAsync<Pick<AppOptions, "config" | "shippedMigrations">
         Object.assign(page, { dbNode: node, schemaVersion: schema.version, requests, metrics });
         if ("user_id" in request.query) {
           const found = await lookUpUser(app.db.reads, request.query.user_id);
-          status = found.status;
+          status = found.status === 200 ? 200 : 400;
           page.userLookup = found.status === 200 ? { user: found.user } : { error: found.message };
         }
       } catch (err) {
