@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { checkWholeNumber, containerArgs, TOKEN, type StackArgs } from "./common";
@@ -23,9 +24,9 @@ export interface AppTierArgs extends StackArgs {
   /** Number of app containers, 1–`MAX_REPLICAS`; app-0 is the migration leader. @default 3 */
   readonly replicas?: number;
   /**
-   * Followers replaced (or created) at the same time: follower i waits for follower
-   * i − rolloutBatch, so at most this many are out of service during a rolling update.
-   * 1–`MAX_REPLICAS`, @default 1
+   * Validated (1–`MAX_REPLICAS`, @default 1) but no longer orders anything: replacements are
+   * start-first, so no replica is out of service during a rollout, and every follower starts
+   * in parallel once the leader is healthy (README, "Operations: scaling and rolling updates").
    */
   readonly rolloutBatch?: number;
 }
@@ -39,6 +40,20 @@ export function databaseEnv(): string[] {
     "DATABASE_USER=app",
     `DATABASE_PASSWORD_FILE=${secretFile("app")}`,
   ];
+}
+
+/**
+ * Eight hex digits of a digest of what a replica runs (image, environment, uploaded files): part
+ * of its Docker name, so a release (or any change that replaces the container) creates the new
+ * container under a new name next to the old one. Secret inputs go into the digest only; 32
+ * bits of a SHA-256 over them reveal nothing, so the name itself is not secret.
+ */
+function generation(parts: pulumi.Input<string>[]): pulumi.Output<string> {
+  return pulumi.unsecret(
+    pulumi
+      .all(parts)
+      .apply((values) => createHash("sha256").update(values.join("\0")).digest("hex").slice(0, 8)),
+  );
 }
 
 /**
@@ -65,41 +80,56 @@ export class AppTier extends pulumi.ComponentResource {
     for (let index = 0; index < replicas; index++) {
       const node = `app-${index}`;
       const leader = index === 0;
+      const envs = [
+        `APP_ROLE=${leader ? "leader" : "follower"}`,
+        `REPLICA_INDEX=${index}`,
+        `PORT=${APP_PORT}`,
+        ...databaseEnv(),
+        // The status board's; the stack name never changes, so it never replaces a replica.
+      ];
+      const uploads = [secretUpload("app", args.appPassword)];
+      const generationOf = generation([
+        args.image,
+        ...envs,
+        ...uploads.flatMap((u) => [u.file, u.content]),
+      ]);
       const container = new docker.Container(
         `${name}-${node}`,
-        containerArgs({
-          stack: args.stack,
-          name: `${args.prefix}-${node}`,
-          role: "app",
-          node,
-          image: args.image,
-          memoryMb: APP_MEMORY_MB,
-          user: "app",
-          healthcheck: ["node", "dist/healthcheck.js"],
-          healthIntervalSeconds: 3,
-          networks: [
-            { name: args.frontendNetwork, aliases: [node] },
-            { name: args.backendNetwork, aliases: [node] },
-          ],
-          envs: [
-            `APP_ROLE=${leader ? "leader" : "follower"}`,
-            `REPLICA_INDEX=${index}`,
-            `PORT=${APP_PORT}`,
-            ...databaseEnv(),
-          ],
-          uploads: [secretUpload("app", args.appPassword)],
-          // Graceful shutdown: finish in-flight requests and close sockets before SIGKILL.
-          stopTimeoutSeconds: 15,
-        }),
+        {
+          ...containerArgs({
+            stack: args.stack,
+            name: `${args.prefix}-${node}`,
+            role: "app",
+            node,
+            image: args.image,
+            memoryMb: APP_MEMORY_MB,
+            user: "app",
+            healthcheck: ["node", "dist/healthcheck.js"],
+            healthIntervalSeconds: 3,
+            networks: [
+              { name: args.frontendNetwork, aliases: [node] },
+              { name: args.backendNetwork, aliases: [node] },
+            ],
+            envs,
+            uploads,
+            // Graceful shutdown: finish in-flight requests and close sockets before SIGKILL.
+            stopTimeoutSeconds: 15,
+          }),
+          // `ha-stack-dev-app-2-1a2b3c4d`: nginx is told these names (only once each is healthy);
+          // `app-2` stays the replica's hostname and network alias.
+          name: pulumi.interpolate`${args.prefix}-${node}-${generationOf}`,
+        },
         {
           ...child,
-          // Fixed container name.
-          deleteBeforeReplace: true,
+          // Start-first: overrides the docker provider's delete-before-replace. The replacement
+          // (new name, see `generation`) is created and healthy (wait: true) while the old one
+          // serves; the old one is deleted at the end of the update, after the nginx config step
+          // has moved traffic to the new one.
+          deleteBeforeReplace: false,
           // The leader needs pgpool with a writable primary to migrate; followers need the
-          // leader's migrations before they can be ready, and each waits for the follower one
-          // batch before it, so a new image rolls out `batch` followers at a time, each healthy
-          // (wait: true) before the next goes.
-          dependsOn: leader ? [args.pgpool] : [this.containers[Math.max(0, index - batch)]],
+          // leader's migrations before they can be ready, and nothing else: they all start at
+          // once.
+          dependsOn: leader ? [args.pgpool] : [this.containers[0]],
         },
       );
       this.containers.push(container);

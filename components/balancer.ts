@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { containerArgs, TOKEN, type StackArgs } from "./common";
+import { invalid } from "./errors";
 import { renderNginxConf, renderUpstreams, type LbAlgorithm } from "./render/nginx";
 
 /** Port nginx listens on inside its container (non-root, so above 1024). */
@@ -12,9 +13,12 @@ export interface BalancerArgs extends StackArgs {
   readonly image: pulumi.Input<string>;
   /** Network nginx shares with the app replicas. */
   readonly frontendNetwork: pulumi.Input<string>;
-  /** The app containers: nginx starts only when every one is healthy. */
+  /**
+   * The app containers: nginx starts only when every one is healthy, and is told their Docker
+   * names (unique per container generation), so it never names a replacement before it is healthy.
+   */
   readonly apps: docker.Container[];
-  /** Short names of the app replicas on the frontend network. */
+  /** Short names of the app replicas (`app-0`, …), one per container of `apps`, same order. */
   readonly upstreams: readonly string[];
   /** Port of the app inside its container. */
   readonly upstreamPort: number;
@@ -34,13 +38,34 @@ export class Balancer extends pulumi.ComponentResource {
 
   constructor(name: string, args: BalancerArgs, opts?: pulumi.ComponentResourceOptions) {
     super(`${TOKEN}:balancer:Balancer`, name, {}, opts);
-    const conf = {
-      algorithm: args.algorithm ?? "round_robin",
+    if (args.upstreams.length !== args.apps.length) {
+      throw new pulumi.ResourceError(
+        invalid(
+          "Balancer upstreams.length",
+          args.upstreams.length,
+          `one short name per app container (${args.apps.length})`,
+        ),
+        this,
+      );
+    }
+    const algorithm = args.algorithm ?? "round_robin";
+    const listenPort = NGINX_PORT;
+    // nginx.conf does not name the replicas; validated here with their short names.
+    const nginxConf = renderNginxConf({
+      algorithm,
+      listenPort,
       upstreams: args.upstreams.map((host) => ({ host, port: args.upstreamPort })),
-      listenPort: NGINX_PORT,
-    };
-    const nginxConf = renderNginxConf(conf);
-    const upstreams = renderUpstreams(conf);
+    });
+    // The containers' own names: each resolves only to that container, and the config step
+    // below names a new one only after it is healthy (wait: true), an old one until the update
+    // ends (Pulumi deletes replaced containers last).
+    const upstreams = pulumi.all(args.apps.map((c) => c.name)).apply((hosts) =>
+      renderUpstreams({
+        algorithm,
+        listenPort,
+        upstreams: hosts.map((host) => ({ host, port: args.upstreamPort })),
+      }),
+    );
     const containerName = `${args.prefix}-nginx`;
     const child = { parent: this };
 

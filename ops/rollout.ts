@@ -139,24 +139,42 @@ export function spread(report: LoadReport): Record<string, number> {
 
 export interface UpstreamSample {
   readonly atMs: number;
-  /** Hosts nginx balances over (`/run/nginx/upstream-servers.conf`). */
+  /** Containers nginx balances over (`/run/nginx/upstream-servers.conf`), by Docker name. */
   readonly upstream: string[];
-  /** App replicas running and healthy at that moment. */
+  /** App containers running and healthy at that moment, by Docker name. */
   readonly healthy: string[];
-  /** App replicas running at all (healthy or not). */
+  /** App containers running at all (healthy or not), by Docker name. */
   readonly running: string[];
 }
 
-/** The hosts nginx currently balances over, from the file its entrypoint writes. */
+/** The containers nginx currently balances over (Docker names), from its entrypoint's file. */
 export async function nginxUpstreams(nginxContainer: string): Promise<string[]> {
   const text = await exec(nginxContainer, ["cat", "/run/nginx/upstream-servers.conf"]);
   return [...text.matchAll(/^server \S+ [^#]*# (\S+)$/gm)].map((m) => m[1]).sort();
 }
 
+/** The replicas nginx currently balances over, by node (`app-0`, …). */
+export async function upstreamNodes(stack: string, nginxContainer: string): Promise<string[]> {
+  const names = await nginxUpstreams(nginxContainer);
+  const node = new Map((await stackContainers(stack)).map((c) => [c.name, c.node]));
+  return names.map((n) => node.get(n) ?? n).sort();
+}
+
+export interface UpstreamReport {
+  readonly samples: UpstreamSample[];
+  /** Samples where nginx named a container not running and healthy. */
+  readonly violations: string[];
+  /** Fewest containers that were both named by nginx and healthy, over all samples. */
+  readonly minCapacity: number;
+  /** Samples with fewer such containers than `replicas` (when given to `stop`). */
+  readonly shortfalls: string[];
+}
+
 /**
  * Samples nginx's upstream servers and the stack's app containers until stopped (at most
- * `maxSeconds`). `violations` lists every sample where nginx named a replica that was not
- * running and healthy: traffic sent to a replica before it was ready, or after it stopped.
+ * `maxSeconds`). `violations` lists every sample where nginx named a container that was not
+ * running and healthy: traffic sent to a replica before it was ready, or after it stopped;
+ * `minCapacity` is the fewest healthy containers nginx balanced over at any sample.
  */
 export class UpstreamWatch {
   private stopped = false;
@@ -174,7 +192,7 @@ export class UpstreamWatch {
     const start = Date.now();
     const samples: UpstreamSample[] = [];
     while (!this.stopped && Date.now() - start < maxSeconds * 1000) {
-      // nginx first: a replica it names must still be healthy when the containers are read.
+      // nginx first: a container it names must still be healthy when the containers are read.
       const upstream = await nginxUpstreams(this.nginxContainer);
       const apps = (await stackContainers(this.stack)).filter((c) => c.role === "app");
       const running = apps.filter((c) => c.state === "running");
@@ -183,25 +201,35 @@ export class UpstreamWatch {
         upstream,
         healthy: running
           .filter((c) => c.health === "healthy")
-          .map((c) => c.node)
+          .map((c) => c.name)
           .sort(),
-        running: running.map((c) => c.node).sort(),
+        running: running.map((c) => c.name).sort(),
       });
       await sleep(intervalMs);
     }
     return samples;
   }
 
-  /** Stops sampling; returns every sample and those where nginx named an unready replica. */
-  async stop(): Promise<{ samples: UpstreamSample[]; violations: string[] }> {
+  /** Stops sampling; `replicas` is the capacity no sample may fall below. */
+  async stop(replicas = 0): Promise<UpstreamReport> {
     this.stopped = true;
     const samples = await this.done;
-    const violations = samples.flatMap((s) => {
+    const violations: string[] = [];
+    const shortfalls: string[] = [];
+    let minCapacity = Infinity;
+    for (const s of samples) {
       const unready = s.upstream.filter((host) => !s.healthy.includes(host));
-      return unready.length === 0
-        ? []
-        : [`${s.atMs} ms: nginx names ${unready.join(", ")}; healthy: ${s.healthy.join(", ")}`];
-    });
-    return { samples, violations };
+      const serving = s.upstream.length - unready.length;
+      minCapacity = Math.min(minCapacity, serving);
+      const line = `${s.atMs} ms: nginx names ${s.upstream.join(", ")}; healthy: ${s.healthy.join(", ")}`;
+      if (unready.length > 0) violations.push(line);
+      if (serving < replicas) shortfalls.push(line);
+    }
+    return {
+      samples,
+      violations,
+      minCapacity: samples.length === 0 ? 0 : minCapacity,
+      shortfalls,
+    };
   }
 }

@@ -30,11 +30,17 @@ export async function upStack(
     programDir,
     config: { baseImage: process.env.BASE_IMAGE ?? "ha-stack-base:trixie", ...config },
   });
+  // App containers carry a generation suffix (components/app.ts); the `replicas` output lists
+  // their names, leader first.
+  const replicas = (result.outputs.replicas ?? []) as string[];
   return {
     name,
     url: String(result.outputs.url),
     result,
-    container: (node) => `ha-stack-${name}-${node}`,
+    container: (node) => {
+      const app = /^app-(\d+)$/.exec(node);
+      return (app && replicas[Number(app[1])]) || `ha-stack-${name}-${node}`;
+    },
   };
 }
 

@@ -36,6 +36,9 @@ export const MAX_UPSTREAMS = 32;
  */
 const SERVER_PARAMS = "max_fails=1 fail_timeout=2s";
 
+/** Idle upstream connections each nginx worker keeps (`keepalive` in `upstream app`). */
+export const KEEPALIVE_CONNECTIONS = 16;
+
 /** The `upstream app` directive of each algorithm; round robin is nginx's default. */
 const ALGORITHM_DIRECTIVE: Record<LbAlgorithm, string | undefined> = {
   round_robin: undefined,
@@ -109,7 +112,9 @@ http {
     log_format upstreamlog '$remote_addr [$time_local] "$request" $status $body_bytes_sent '
                            'upstream=$upstream_addr upstream_status=$upstream_status '
                            'request_time=$request_time';
-    access_log /dev/stdout upstreamlog;
+    # Buffered: one write per 64 KiB or per second instead of one per request (dockerd's log
+    # driver handles each write); still every request logged.
+    access_log /dev/stdout upstreamlog buffer=64k flush=1s;
 
     client_body_temp_path /run/nginx/client_body;
     proxy_temp_path /run/nginx/proxy;
@@ -117,10 +122,12 @@ http {
     uwsgi_temp_path /run/nginx/uwsgi;
     scgi_temp_path /run/nginx/scgi;
 
-    # Websocket upgrade (socket.io): pass Upgrade through, Connection: upgrade only when asked.
+    # Websocket upgrade (socket.io): pass Upgrade through and send Connection: upgrade when
+    # asked; otherwise an empty Connection header, so the upstream connection stays open for
+    # the next request (keepalive below).
     map $http_upgrade $connection_upgrade {
         default upgrade;
-        ''      close;
+        ''      '';
     }
 
     upstream app {
@@ -129,6 +136,12 @@ ${directive === undefined ? "        # round robin: nginx's default method\n" : 
         # Written by the image's entrypoint from /etc/ha-stack/upstreams: one resolved
         # "server <ip>:<port> ${SERVER_PARAMS};" line per replica that resolves.
         include /run/nginx/upstream-servers.conf;
+        # Idle connections to the replicas kept open per worker (after the balancing method, as
+        # nginx requires): no TCP handshake per request. Closed by nginx after 4 s idle, before
+        # Node's 5 s keepAliveTimeout closes them from the other side (a request racing that
+        # close would fail).
+        keepalive ${KEEPALIVE_CONNECTIONS};
+        keepalive_timeout 4s;
     }
 
     server {

@@ -51,9 +51,9 @@ describe.each([1, 3, 32])("with replicas = %i", (replicas) => {
     expect(dependsOnNodes(run, "pg-1")).toEqual(["pg-0"]);
     expect(dependsOnNodes(run, "pgpool")).toEqual(["pg-0", "pg-1"]);
     expect(dependsOnNodes(run, "app-0")).toEqual(["pgpool"]);
-    // rolloutBatch 1 (the default): each follower waits for the one before it.
+    // Every follower waits for the leader only: they all start at once.
     for (let i = 1; i < replicas; i++) {
-      expect(dependsOnNodes(run, `app-${i}`)).toEqual([`app-${i - 1}`]);
+      expect(dependsOnNodes(run, `app-${i}`)).toEqual(["app-0"]);
     }
     expect(dependsOnNodes(run, "nginx")).toEqual(apps(replicas).sort());
     expect(dependsOnNodes(run, "collector")).toEqual(["app-0", "pgpool"]);
@@ -78,20 +78,11 @@ describe("scaling", () => {
 describe("rolloutBatch", () => {
   beforeEach(() => vi.resetModules());
 
-  it("lets followers wait for the follower one batch before them, the first batch for the leader", async () => {
+  it("orders nothing any more: with start-first replaces every follower waits for the leader only", async () => {
     const run = await runProgram({ replicas: "6", rolloutBatch: "2" });
-    const waitsFor = Object.fromEntries(
-      apps(6)
-        .slice(1)
-        .map((node) => [node, dependsOnNodes(run, node)]),
-    );
-    expect(waitsFor).toEqual({
-      "app-1": ["app-0"],
-      "app-2": ["app-0"],
-      "app-3": ["app-1"],
-      "app-4": ["app-2"],
-      "app-5": ["app-3"],
-    });
+    for (const follower of apps(6).slice(1)) {
+      expect(dependsOnNodes(run, follower)).toEqual(["app-0"]);
+    }
   });
 
   it("makes every follower wait only for the leader when the batch covers them all", async () => {
@@ -118,7 +109,12 @@ describe("every container", () => {
     expect(containers).toHaveLength(7);
     for (const c of containers) {
       const node = c.inputs.hostname;
-      expect(c.inputs.name, node).toBe(`ha-stack-staging-${node}`);
+      // App containers: a suffix per generation, so a replacement can start next to the old one.
+      expect(c.inputs.name, node).toMatch(
+        node.startsWith("app-")
+          ? new RegExp(`^ha-stack-staging-${node}-[0-9a-f]{8}$`)
+          : new RegExp(`^ha-stack-staging-${node}$`),
+      );
       expect(c.inputs.healthcheck.tests[0], node).toBe("CMD");
       expect(c.inputs.healthcheck.tests.length, node).toBeGreaterThan(1);
       expect(c.inputs.healthcheck.interval, node).toMatch(/^[0-9]+s$/);
@@ -136,8 +132,9 @@ describe("every container", () => {
           { label: "ha-stack.node", value: node },
         ]),
       );
-      // A fixed name cannot be held by two containers: the old one must go first.
-      expect(c.deleteBeforeReplace, node).toBe(true);
+      // A fixed name cannot be held by two containers: the old one must go first. App
+      // containers are replaced start-first (explicit false overrides the provider).
+      expect(c.deleteBeforeReplace, node).toBe(!node.startsWith("app-"));
     }
   });
 
@@ -343,7 +340,7 @@ describe("app tier", () => {
         .trim()
         .split("\n")
         .map((line) => line.split(" ")[0]),
-    ).toEqual(apps(5));
+    ).toEqual(apps(5).map((node) => container(run, node).inputs.name));
     const conf = uploads.find((u) => u.file === "/etc/ha-stack/nginx.conf")!.content;
     expect(conf).toMatch(/^\s*ip_hash;/m);
   });
@@ -374,7 +371,7 @@ describe("stack outputs", () => {
     const run = await runProgram({ replicas: "2", httpPort: "9090", lbAlgorithm: "least_conn" });
     expect(run.outputs).toEqual({
       url: "http://127.0.0.1:9090/",
-      replicas: ["ha-stack-unit-app-0", "ha-stack-unit-app-1"],
+      replicas: apps(2).map((node) => container(run, node).inputs.name),
       pgpoolEndpoint: undefined,
       lbAlgorithm: "least_conn",
       appPassword: mockPassword("secrets-app"),
@@ -486,7 +483,7 @@ describe("app healthcheck", () => {
       .content.trim()
       .split("\n")
       .map((line) => line.split(" ").slice(0, 2).join(":"));
-    expect(upstreams).toEqual(["app-0:3000", "app-1:3000"]);
+    expect(upstreams).toEqual(apps(2).map((node) => `${container(run, node).inputs.name}:3000`));
     for (const node of apps(2)) {
       const { healthcheck, envs } = container(run, node).inputs;
       expect(healthcheck.tests, node).toEqual(["CMD", "node", "dist/healthcheck.js"]);

@@ -98,6 +98,9 @@ describe("renderNginxConf", () => {
       ...method,
       ["zone", "app", "64k"],
       ["include", "/run/nginx/upstream-servers.conf"],
+      // After the balancing method (nginx requires it), and shorter than Node's 5 s idle close.
+      ["keepalive", "16"],
+      ["keepalive_timeout", "4s"],
     ]);
   });
 
@@ -111,7 +114,12 @@ describe("renderNginxConf", () => {
       expect(only(http, `${temp}_temp_path`)).toEqual([`/run/nginx/${temp}`]);
     }
     const [logFormat] = only(http, "log_format");
-    expect(only(http, "access_log")).toEqual(["/dev/stdout", logFormat]);
+    expect(only(http, "access_log")).toEqual([
+      "/dev/stdout",
+      logFormat,
+      "buffer=64k",
+      "flush=1s",
+    ]);
     expect(only(http, "server_tokens")).toEqual(["off"]);
     expect(only(http, "client_max_body_size")).toEqual(["1m"]);
     expect(only(server, "listen")).toEqual(["8080"]);
@@ -120,9 +128,11 @@ describe("renderNginxConf", () => {
   it("proxies websockets in every proxied location: HTTP/1.1, Upgrade passed, Connection mapped", () => {
     const conf = renderNginxConf(input("ip_hash", 3));
     const map = blockOf(parsed(conf).http, "map", "$http_upgrade", "$connection_upgrade");
+    // An upgrade asks for Connection: upgrade; any other request sends an empty Connection
+    // header, so nginx's upstream keepalive can reuse the connection.
     expect(map.map((d) => [d.name, ...d.args])).toEqual([
       ["default", "upgrade"],
-      ["", "close"],
+      ["", ""],
     ]);
     const proxied = locations(conf).filter(([, levels]) => named(levels[2], "proxy_pass").length);
     expect(proxied.map(([path]) => path)).toEqual(["/socket.io/", "/"]);
