@@ -1,8 +1,9 @@
 // Scaling and rolling updates are non-events for the people using the site: every change below
 // runs through the test engine while steady load goes through nginx, and not one request may
-// fail. nginx must only ever balance over replicas that are running and healthy, a new app image
-// must reach the leader (which migrates) before any follower, one follower at a time, and an
-// nginx setting must reload the running nginx rather than replace it.
+// fail. nginx must only ever balance over replicas that are running and healthy, never over fewer
+// healthy replicas than `replicas`; a new app image must reach the leader (which migrates) before
+// any follower, each replacement started (and healthy, and in nginx) before the container it
+// replaces goes; and an nginx setting must reload the running nginx rather than replace it.
 import { setTimeout as sleep } from "node:timers/promises";
 import { io as connect, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,9 +14,9 @@ import {
   addMigration,
   copyProgram,
   infoLoad,
-  nginxUpstreams,
   removeProgramCopy,
   spread,
+  upstreamNodes,
   UpstreamWatch,
   type Served,
 } from "../../ops/rollout";
@@ -47,7 +48,10 @@ stackPerFile(
 
 interface Change {
   readonly report: LoadReport;
+  /** Samples where nginx named a container that was not running and healthy. */
   readonly violations: string[];
+  /** Samples where fewer healthy containers than `replicas` were in nginx. */
+  readonly shortfalls: string[];
   readonly steps: Step[];
 }
 
@@ -65,10 +69,14 @@ async function underLoad(config: Record<string, string>): Promise<Change> {
   );
   const result = await finished;
   const report = await load.stop();
-  const { violations } = await watch.stop();
+  // Capacity is checked against the smaller of the counts before and after.
+  const before = stack.result.outputs.replicas as string[];
+  const { violations, shortfalls } = await watch.stop(
+    Math.min(before.length, Number(config.replicas)),
+  );
   if (result instanceof Error) throw result;
   stack = result;
-  return { report, violations, steps: stack.result.steps };
+  return { report, violations, shortfalls, steps: stack.result.steps };
 }
 
 /** `op node` of every app-container and nginx-config step, in the order the engine took them. */
@@ -116,18 +124,24 @@ describe("a new app image with a migration", () => {
     expect(change.report.ok).toBeGreaterThan(100);
   });
 
-  it("replaces the leader first, then one follower at a time, each healthy before the next goes", () => {
-    // A create step is recorded once the container is healthy (wait: true); a delete once it is gone.
-    expect(appSteps(change.steps)).toEqual([
-      "delete app-0",
-      "create app-0",
-      "delete app-1",
-      "create app-1",
-      "delete app-2",
-      "create app-2",
-      "same nginx",
-      "same nginx-config",
-    ]);
+  it("starts the new leader, then every follower, tells nginx, and only then deletes the old ones", () => {
+    // A create step is recorded once the container is healthy (wait: true); a delete once it is
+    // gone. The followers start together (their order varies); the old containers and the old
+    // config step go at the end of the update, after nginx serves the new containers only.
+    const steps = appSteps(change.steps);
+    expect(steps[0]).toBe("create app-0");
+    expect(steps.slice(1, 3).sort()).toEqual(["create app-1", "create app-2"]);
+    expect(steps.slice(3, 6)).toEqual(["same nginx", "create nginx-config", "delete nginx-config"]);
+    expect(steps.slice(6, 8).sort()).toEqual(["delete app-1", "delete app-2"]);
+    expect(steps.slice(8)).toEqual(["delete app-0"]);
+    for (const step of change.steps.filter((s) => /::app-app-\d+$/.test(s.urn))) {
+      expect(step.reason, step.urn).toBe(step.op === "create" ? "replace" : "replaced");
+    }
+  });
+
+  it("never has fewer than 3 healthy replicas in nginx, nor one that is not healthy", () => {
+    expect(change.shortfalls).toEqual([]);
+    expect(change.violations).toEqual([]);
   });
 
   it("runs the new image everywhere, and the leader applied the migration", async () => {
@@ -154,18 +168,13 @@ describe("scaling 3 → 5 → 2", () => {
     const change = await underLoad({ ...CONFIG, replicas: "5" });
     expect(change.report.failures).toEqual([]);
     expect(change.violations).toEqual([]);
-    // The new replicas are created (healthy) one after the other, then nginx is told in place.
-    expect(appSteps(change.steps)).toEqual([
-      "same app-0",
-      "same app-1",
-      "same app-2",
-      "create app-3",
-      "create app-4",
-      "same nginx",
-      "create nginx-config",
-      "delete nginx-config",
-    ]);
-    expect(await nginxUpstreams(stack.container("nginx"))).toEqual([
+    expect(change.shortfalls).toEqual([]);
+    // The new replicas are created (healthy) together, then nginx is told in place.
+    const steps = appSteps(change.steps);
+    expect(steps.slice(0, 3)).toEqual(["same app-0", "same app-1", "same app-2"]);
+    expect(steps.slice(3, 5).sort()).toEqual(["create app-3", "create app-4"]);
+    expect(steps.slice(5)).toEqual(["same nginx", "create nginx-config", "delete nginx-config"]);
+    expect(await upstreamNodes(STACK, stack.container("nginx"))).toEqual([
       "app-0",
       "app-1",
       "app-2",
@@ -182,18 +191,18 @@ describe("scaling 3 → 5 → 2", () => {
     const change = await underLoad({ ...CONFIG, replicas: "2" });
     expect(change.report.failures).toEqual([]);
     expect(change.violations).toEqual([]);
+    expect(change.shortfalls).toEqual([]);
     // nginx is told first; Pulumi deletes what the program no longer declares last.
-    expect(appSteps(change.steps)).toEqual([
+    const steps = appSteps(change.steps);
+    expect(steps.slice(0, 5)).toEqual([
       "same app-0",
       "same app-1",
       "same nginx",
       "create nginx-config",
       "delete nginx-config",
-      "delete app-4",
-      "delete app-3",
-      "delete app-2",
     ]);
-    expect(await nginxUpstreams(stack.container("nginx"))).toEqual(["app-0", "app-1"]);
+    expect(steps.slice(5).sort()).toEqual(["delete app-2", "delete app-3", "delete app-4"]);
+    expect(await upstreamNodes(STACK, stack.container("nginx"))).toEqual(["app-0", "app-1"]);
     expect(await appNodes()).toEqual(["app-0", "app-1"]);
   });
 });

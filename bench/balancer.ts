@@ -1,0 +1,206 @@
+// What nginx costs and what a second replica buys, side by side in one run, with wrk: straight
+// to one replica vs through nginx balancing over 1, 2 and 3 replicas, for GET /api/info and a
+// static asset, under each lbAlgorithm, with nginx.conf as rendered now and as rendered before
+// issue #14 (no upstream keepalive, `Connection: close` to the replicas, unbuffered access log).
+// The variants are written into the running nginx (its watcher reloads it in place), so every
+// row shares the stack, the replicas and the machine state. Runs its own stack `balancer` on
+// 127.0.0.1:18150; traffic goes only to that stack's containers. Needs wrk, Docker, the base image.
+//   npx tsx bench/balancer.ts
+import { execFileSync } from "node:child_process";
+import { setTimeout as sleep } from "node:timers/promises";
+import { APP_PORT } from "../components/app";
+import { NGINX_PORT } from "../components/balancer";
+import {
+  LB_ALGORITHMS,
+  renderNginxConf,
+  renderUpstreams,
+  type LbAlgorithm,
+} from "../components/render/nginx";
+import { addressOn, exec } from "../ops/docker";
+import { copyProgram, nginxUpstreams, removeProgramCopy } from "../ops/rollout";
+import { destroyStack, upStack, type Stack } from "../ops/stack";
+import { report, type Figure } from "./report";
+
+const STACK = "balancer";
+const CONFIG = { httpPort: "18150", collectorIntervalSeconds: "0", replicas: "3" };
+/** wrk: one thread (the second core serves), 8 connections, bounded in time. */
+const WRK = { threads: 1, connections: 8, seconds: 4 };
+const PATHS = ["/api/info", "/assets/app.css"] as const;
+
+interface Wrk {
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+}
+
+function ms(value: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(value);
+  if (!m) throw new Error(`wrk latency "${value}"`);
+  return Number(m[1]) * (m[2] === "us" ? 0.001 : m[2] === "s" ? 1000 : 1);
+}
+
+/** One bounded wrk run against a container address (loopback-reachable bridge network). */
+function wrk(url: string): Wrk {
+  const out = execFileSync(
+    "wrk",
+    [
+      `-t${WRK.threads}`,
+      `-c${WRK.connections}`,
+      `-d${WRK.seconds}s`,
+      "--timeout",
+      "5s",
+      "--latency",
+      url,
+    ],
+    { encoding: "utf8", timeout: (WRK.seconds + 20) * 1000 },
+  );
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const p50 = /^\s+50%\s+(\S+)/m.exec(out)?.[1];
+  const p99 = /^\s+99%\s+(\S+)/m.exec(out)?.[1];
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const errors = non2xx + (socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
+  if (!rps || !p50 || !p99) throw new Error(`cannot read wrk's output:\n${out}`);
+  return { rps, p50: ms(p50), p99: ms(p99), errors };
+}
+
+/** nginx.conf as ha-stack rendered it before #14, derived from today's rendering. */
+function beforeConf(conf: string): string {
+  const out = conf
+    .replace(/^\s*keepalive \d+;\n/m, "")
+    .replace(/^\s*keepalive_timeout 4s;\n/m, "")
+    .replace(/''\s+'';/, "''      close;")
+    .replace(/ buffer=64k flush=1s;/, ";");
+  if (/keepalive \d+;|buffer=|''\s+'';/.test(out)) throw new Error("before-conf rewrite missed");
+  return out;
+}
+
+async function put(nginx: string, file: string, content: string): Promise<void> {
+  const b64 = Buffer.from(content).toString("base64");
+  await exec(
+    nginx,
+    ["sh", "-c", `echo ${b64} | base64 -d > '${file}.new' && mv -f '${file}.new' '${file}'`],
+    "root",
+  );
+}
+
+/** Writes both files into the running nginx and waits until its watcher has applied them. */
+async function configure(nginx: string, conf: string, hosts: string[]): Promise<void> {
+  const upstreams = renderUpstreams({
+    algorithm: "round_robin",
+    listenPort: NGINX_PORT,
+    upstreams: hosts.map((host) => ({ host, port: APP_PORT })),
+  });
+  await put(nginx, "/etc/ha-stack/nginx.conf", conf);
+  await put(nginx, "/etc/ha-stack/upstreams", upstreams);
+  const before = Date.now();
+  for (;;) {
+    const serving = await nginxUpstreams(nginx);
+    const loaded = await exec(nginx, ["cat", "/etc/ha-stack/nginx.conf"]);
+    if (serving.join() === [...hosts].sort().join() && loaded === conf) break;
+    if (Date.now() - before > 15_000) throw new Error(`nginx did not take ${hosts.join(", ")}`);
+    await sleep(300);
+  }
+  // The watcher checks once a second and then signals nginx; old workers finish their requests.
+  await sleep(2_500);
+}
+
+async function main(): Promise<void> {
+  const programDir = copyProgram();
+  let stack: Stack | undefined;
+  const figures: Figure[] = [];
+  const rows: string[] = [];
+  try {
+    stack = await upStack(STACK, CONFIG, programDir);
+    const nginx = stack.container("nginx");
+    const apps = [0, 1, 2].map((i) => stack!.container(`app-${i}`));
+    const nginxAddress = await addressOn(nginx, "-frontend");
+    const appAddress = await addressOn(apps[0], "-frontend");
+    const render = (algorithm: LbAlgorithm) =>
+      renderNginxConf({
+        algorithm,
+        listenPort: NGINX_PORT,
+        upstreams: [0, 1, 2].map((i) => ({ host: `app-${i}`, port: APP_PORT })),
+      });
+
+    // Warm-up: JIT and connection pools on every replica.
+    for (const app of apps) wrk(`http://${await addressOn(app, "-frontend")}:${APP_PORT}/api/info`);
+
+    const direct: Record<string, Wrk> = {};
+    for (const p of PATHS) {
+      direct[p] = wrk(`http://${appAddress}:${APP_PORT}${p}`);
+      rows.push(`direct ${p}: ${JSON.stringify(direct[p])}`);
+    }
+
+    const variants: [string, LbAlgorithm, string][] = [
+      ["before #14", "round_robin", beforeConf(render("round_robin"))],
+      ...LB_ALGORITHMS.map((a) => [a, a, render(a)] as [string, LbAlgorithm, string]),
+    ];
+    const through: Record<string, Wrk> = {};
+    for (const [label, , conf] of variants) {
+      for (const n of [1, 2, 3]) {
+        await configure(nginx, conf, apps.slice(0, n));
+        for (const p of PATHS) {
+          const r = wrk(`http://${nginxAddress}:${NGINX_PORT}${p}`);
+          through[`${label} ${n} ${p}`] = r;
+          rows.push(`${label}, ${n} replica(s), ${p}: ${JSON.stringify(r)}`);
+          console.log(rows.at(-1));
+        }
+      }
+    }
+
+    const fmt = (r: Wrk) =>
+      `${Math.round(r.rps)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms${
+        r.errors ? `, ${r.errors} errors` : ""
+      }`;
+    for (const p of PATHS) {
+      figures.push({
+        name: `${p}: straight to one replica`,
+        value: fmt(direct[p]),
+        note: "container address, port 3000",
+      });
+      for (const [label] of variants) {
+        for (const n of [1, 2, 3]) {
+          const r = through[`${label} ${n} ${p}`];
+          const note =
+            n === 1
+              ? `nginx's p50 overhead ${(r.p50 - direct[p].p50).toFixed(2)} ms, p99 ${(
+                  r.p99 - direct[p].p99
+                ).toFixed(2)} ms`
+              : `${(r.rps / through[`${label} 1 ${p}`].rps).toFixed(2)} × ${label} with 1 replica`;
+          figures.push({
+            name: `${p}: nginx (${label}), ${n} replica${n === 1 ? "" : "s"}`,
+            value: fmt(r),
+            note,
+          });
+        }
+      }
+    }
+  } finally {
+    await destroyStack(STACK, programDir).catch((e: unknown) => console.error(e));
+    removeProgramCopy(programDir);
+  }
+
+  report(
+    "The balancer",
+    "npx tsx bench/balancer.ts",
+    figures,
+    `wrk ${WRK.threads} thread, ${WRK.connections} connections, ${WRK.seconds} s per row, against ` +
+      "container addresses on the stack's frontend network (no docker-proxy), one stack of 3 " +
+      "replicas brought up by the test engine; nginx balances over the first 1, 2 or 3 of them " +
+      "(its upstreams file rewritten in the running container, as the config step does). " +
+      "`before #14`: the nginx.conf of before this change (every proxied request on a new " +
+      "connection with `Connection: close`, every request a write to stdout). wrk, nginx (2 " +
+      "workers) and the replicas share 2 cores, so a second replica cannot double anything: " +
+      "the ceiling is what the cores left after wrk and nginx. ip_hash and consistent_hash key " +
+      "on the client address: wrk is one client, so they send everything to one replica. " +
+      "/assets/app.css is a logged route (one INSERT through pgpool per request), /api/info " +
+      "reads through pgpool.",
+  );
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
