@@ -6,7 +6,8 @@ import { invalid, wholeNumber } from "./errors";
 export const TOKEN = "ha-stack";
 
 /** What an object is for; the `ha-stack.role` label. */
-export type Role = "postgres" | "pgpool" | "app" | "collector" | "nginx" | "network" | "data";
+export type Role =
+  "postgres" | "pgpool" | "app" | "collector" | "nginx" | "adminer" | "network" | "data";
 
 /** A Docker label as the docker provider takes it (containers, networks and volumes alike). */
 export interface Label {

@@ -155,6 +155,17 @@ export const CONFIG_KEYS = {
     max: 3600,
     description: "Seconds between host-metric samples; 0 = no collector container.",
   }),
+  adminUi: flag({
+    default: true,
+    description:
+      "An Adminer container (web UI onto the app database through pgpool; log in as the app role) on listenAddress:adminPort.",
+  }),
+  adminPort: integer({
+    default: 8081,
+    min: 1,
+    max: 65535,
+    description: "Host port Adminer publishes, bound to listenAddress, not httpPort or pgpoolPort.",
+  }),
   rolloutBatch: integer({
     default: 1,
     min: 1,
@@ -230,6 +241,18 @@ export function parseConfig(
         `${PROJECT}:pgpoolPort`,
         raw.pgpoolPort,
         `a port other than httpPort (${config.httpPort})`,
+      ),
+    );
+  }
+
+  // Adminer's port must be free of the stack's other host ports (only when Adminer exists).
+  if (config.adminUi && [config.httpPort, config.pgpoolPort].includes(config.adminPort)) {
+    const pgpool = config.pgpoolPort === undefined ? "not published" : String(config.pgpoolPort);
+    errors.push(
+      invalid(
+        `${PROJECT}:adminPort`,
+        raw.adminPort ?? config.adminPort,
+        `a port other than httpPort (${config.httpPort}) and pgpoolPort (${pgpool})`,
       ),
     );
   }

@@ -21,6 +21,8 @@ describe("parseConfig", () => {
       synchronousReplication: false,
       retainData: true,
       collectorIntervalSeconds: 15,
+      adminUi: true,
+      adminPort: 8081,
       rolloutBatch: 1,
     });
   });
@@ -41,6 +43,8 @@ describe("parseConfig", () => {
         synchronousReplication: "true",
         retainData: "false",
         collectorIntervalSeconds: "0",
+        adminUi: "false",
+        adminPort: "65535",
         rolloutBatch: "31",
       },
       "staging",
@@ -53,6 +57,8 @@ describe("parseConfig", () => {
       synchronousReplication: true,
       retainData: false,
       collectorIntervalSeconds: 0,
+      adminUi: false,
+      adminPort: 65535,
       rolloutBatch: 31,
       prefix: "ha-stack-staging",
     });
@@ -105,13 +111,22 @@ describe("parseConfig", () => {
       "-5",
       `ha-stack:collectorIntervalSeconds is "-5"; allowed: a whole number from 0 to 3600`,
     ],
+    ["adminUi", "yes", `ha-stack:adminUi is "yes"; allowed: true or false`],
+    ["adminUi", "", `ha-stack:adminUi is ""; allowed: true or false`],
+    ["adminPort", "0", `ha-stack:adminPort is "0"; allowed: a whole number from 1 to 65535`],
+    [
+      "adminPort",
+      "65536",
+      `ha-stack:adminPort is "65536"; allowed: a whole number from 1 to 65535`,
+    ],
+    ["adminPort", "", `ha-stack:adminPort is ""; allowed: a whole number from 1 to 65535`],
     ["rolloutBatch", "0", `ha-stack:rolloutBatch is "0"; allowed: a whole number from 1 to 32`],
     ["rolloutBatch", "33", `ha-stack:rolloutBatch is "33"; allowed: a whole number from 1 to 32`],
     ["rolloutBatch", "all", `ha-stack:rolloutBatch is "all"; allowed: a whole number from 1 to 32`],
     [
       "replica",
       "5",
-      `ha-stack config key is "replica"; allowed: replicas, lbAlgorithm, httpPort, listenAddress, pgpoolPort, baseImage, synchronousReplication, retainData, collectorIntervalSeconds, rolloutBatch`,
+      `ha-stack config key is "replica"; allowed: replicas, lbAlgorithm, httpPort, listenAddress, pgpoolPort, baseImage, synchronousReplication, retainData, collectorIntervalSeconds, adminUi, adminPort, rolloutBatch`,
     ],
     // An empty string is a bad value, not "unset" (`pulumi config rm` unsets a key).
     ["replicas", "", `ha-stack:replicas is ""; allowed: a whole number from 1 to 32`],
@@ -140,6 +155,37 @@ describe("parseConfig", () => {
     expect(bad({ httpPort: "9000", pgpoolPort: "9000" })).toThrow(
       `ha-stack:pgpoolPort is "9000"; allowed: a port other than httpPort (9000)`,
     );
+  });
+
+  it.each<[string, Record<string, string>, string]>([
+    [
+      "adminPort equal to httpPort",
+      { httpPort: "9000", adminPort: "9000" },
+      `ha-stack:adminPort is "9000"; allowed: a port other than httpPort (9000) and pgpoolPort (not published)`,
+    ],
+    [
+      "adminPort equal to pgpoolPort",
+      { pgpoolPort: "15432", adminPort: "15432" },
+      `ha-stack:adminPort is "15432"; allowed: a port other than httpPort (8080) and pgpoolPort (15432)`,
+    ],
+    [
+      "httpPort set to the default adminPort",
+      { httpPort: "8081" },
+      `ha-stack:adminPort is 8081; allowed: a port other than httpPort (8081) and pgpoolPort (not published)`,
+    ],
+  ])("rejects %s, naming both ports", (_, raw, message) => {
+    expect(bad(raw)).toThrow(`Invalid ha-stack configuration:\n  ${message}`);
+  });
+
+  it("lets adminPort share a port with httpPort or pgpoolPort when adminUi is false (nothing is published)", () => {
+    const config = parseConfig(
+      { adminUi: "false", httpPort: "9000", pgpoolPort: "9001", adminPort: "9000" },
+      "dev",
+    );
+    expect(config).toMatchObject({ adminUi: false, adminPort: 9000, httpPort: 9000 });
+    expect(
+      parseConfig({ adminUi: "false", adminPort: "9001", pgpoolPort: "9001" }, "dev"),
+    ).toMatchObject({ adminPort: 9001, pgpoolPort: 9001 });
   });
 
   it("reports every bad key at once", () => {
