@@ -19,7 +19,6 @@ export const NAME_MAX = 100;
 export const KEY_MIN = 8;
 export const KEY_MAX = 128;
 export const KEY_PATTERN = "^[A-Za-z0-9._~-]+$";
-export const LIST_LIMIT_MAX = 100;
 
 export interface User {
   id: number;

@@ -1,6 +1,6 @@
 // Hostile input never yields a 5xx or a stack trace, and leaves the users table intact.
 import type { FastifyInstance } from "../../app/src/app.js";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildTestApp, createMigratedDatabase, testConfig, type TestDatabase } from "./helpers.js";
 
 let db: TestDatabase;
@@ -137,4 +137,136 @@ it("logged the hostile paths as data, cut to 512 characters", async () => {
   );
   expect(rows[0]!.n).toBeGreaterThan(ids.length * 2);
   expect(rows[0]!.longest).toBe(512);
+});
+
+describe("hostile bodies for the users API (with the admin token)", () => {
+  const TOKEN = "hostile-admin-token-0123456789ab";
+  let writer: FastifyInstance;
+
+  beforeAll(async () => {
+    writer = await buildTestApp(testConfig(db, { adminToken: TOKEN }));
+    await writer.ready();
+  });
+
+  afterAll(async () => {
+    await writer?.close();
+  });
+
+  const send = (method: "POST" | "PUT", url: string, payload: string) =>
+    writer.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      payload,
+    });
+
+  let deep = '"x"';
+  for (let i = 0; i < 2000; i++) deep = `{"name":${deep}}`;
+  const bodies: [string, string][] = [
+    ["a number for name", '{"name": 42}'],
+    ["an object for name", '{"name": {"first": "Ada"}}'],
+    ["an array for name", '{"name": ["Ada", "Grace"]}'],
+    ["null", "null"],
+    ["a bare number", "12345"],
+    ["a bare string", '"Ada"'],
+    ["an empty object", "{}"],
+    ["an empty body", ""],
+    ["broken JSON", '{"name": "Ada"'],
+    ["a trailing comma", '{"name": "Ada",}'],
+    ["a huge name", JSON.stringify({ name: "x".repeat(3000) })],
+    ["a huge body", JSON.stringify({ name: "Ada", pad: "y".repeat(100_000) })],
+    ["a deep object", deep],
+    ["a deep array", `{"name": ${"[".repeat(1000)}${"]".repeat(1000)}}`],
+    ["__proto__", '{"name": "Ada", "__proto__": {"isAdmin": true}}'],
+    ["constructor.prototype", '{"name": "Ada", "constructor": {"prototype": {"isAdmin": true}}}'],
+    ["a constructor key", '{"name": "Ada", "constructor": 1}'],
+    ["an id of our own", '{"name": "Ada", "id": 1}'],
+    ["a duplicate of a seeded key", ""], // filled in below from the table
+    ["a NUL in the name", '{"name": "Ada\\u0000"}'],
+    ["a lone surrogate pair half", '{"name": "\\ud800"}'],
+    ["an SQL fragment as key", '{"name": "Ada", "key": "x\'; DROP TABLE users; --"}'],
+    ["a newline in the name", '{"name": "Ada\\nLovelace"}'],
+    ["a name of spaces", '{"name": "   "}'],
+  ];
+
+  async function everyHostileWrite() {
+    const seededKey = (usersBefore[1] as { key: string }).key;
+    const answers: number[] = [];
+    for (const [what, raw] of bodies) {
+      const body =
+        what === "a duplicate of a seeded key"
+          ? JSON.stringify({ name: "Copy", key: seededKey })
+          : raw;
+      answers.push((await send("POST", "/api/users", body)).statusCode);
+      answers.push((await send("PUT", "/api/users/1", body)).statusCode);
+    }
+    return answers;
+  }
+
+  it.each(bodies)("%s is a 4xx with a reason and no stack", async (what, raw) => {
+    const body =
+      what === "a duplicate of a seeded key"
+        ? JSON.stringify({ name: "Copy", key: (usersBefore[1] as { key: string }).key })
+        : raw;
+    for (const [method, url] of [
+      ["POST", "/api/users"],
+      ["PUT", "/api/users/1"],
+    ] as const) {
+      const res = await send(method, url, body);
+      expect(res.statusCode, `${method} ${what}`).toBeGreaterThanOrEqual(400);
+      expect(res.statusCode, `${method} ${what}`).toBeLessThan(500);
+      expect(res.json().message).toEqual(expect.any(String));
+      expect(res.body).not.toMatch(/\bat .+:\d+:\d+/);
+    }
+  });
+
+  it("writes nothing for any of them: the users table is as seeded, Object.prototype untouched", async () => {
+    const answers = await everyHostileWrite();
+    expect(answers.every((s) => s >= 400 && s < 500)).toBe(true);
+    expect((await db.pool.query("SELECT * FROM users ORDER BY id")).rows).toEqual(usersBefore);
+    expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
+  });
+
+  it("stores names that look like SQL or are unusual unicode as data, exactly, and deletes them", async () => {
+    const names = [
+      "'; DROP TABLE users; --",
+      "Robert'); DROP TABLE users;--",
+      "1 OR 1=1",
+      "$1",
+      "\\x00",
+      "__proto__",
+      "Zoë 李 😀 ١٢٣ \u202etxt.exe",
+      "a".repeat(100),
+    ];
+    const ids: number[] = [];
+    for (const name of names) {
+      const res = await send("POST", "/api/users", JSON.stringify({ name }));
+      expect(res.statusCode, name).toBe(201);
+      ids.push(res.json().id);
+      expect((await writer.inject(`/api/users/${res.json().id}`)).json().name).toBe(name);
+    }
+    for (const id of ids) {
+      const res = await writer.inject({
+        method: "DELETE",
+        url: `/api/users/${id}`,
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      expect(res.statusCode).toBe(204);
+    }
+    expect((await db.pool.query("SELECT * FROM users ORDER BY id")).rows).toEqual(usersBefore);
+  });
+});
+
+it.each([
+  "/api/users?limit=" + "9".repeat(400),
+  "/api/users?after=' OR 1=1 --",
+  "/api/users?limit[]=1",
+  "/api/users?__proto__[x]=1",
+  "/api/users?constructor=1",
+  "/api/status?x=" + "é".repeat(200),
+  "/status/%00",
+])("GET %s never yields a 5xx", async (url) => {
+  const res = await app.inject(url);
+  expect(res.statusCode, url.slice(0, 80)).toBeLessThan(500);
+  expect(res.body).not.toMatch(/\bat .+:\d+:\d+/);
 });

@@ -59,6 +59,10 @@ describe("GET /api/users", () => {
   });
 
   it.each([
+    "limit=1e2",
+    "limit=+5",
+    "limit=05",
+    "limit=" + "9".repeat(400),
     "limit=0",
     "limit=101",
     "limit=abc",

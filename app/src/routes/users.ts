@@ -16,7 +16,6 @@ import {
   KEY_MAX,
   KEY_MIN,
   KEY_PATTERN,
-  LIST_LIMIT_MAX,
   listUsers,
   NAME_MAX,
   updateUser,
@@ -52,12 +51,13 @@ const updateBody = {
   properties: fields,
 } as const;
 
+// Plain decimal digits only (no sign, exponent, spaces or leading zeros); one value each.
 const listQuery = {
   type: "object",
   additionalProperties: false,
   properties: {
-    limit: { type: "integer", minimum: 1, maximum: LIST_LIMIT_MAX, default: LIST_LIMIT_DEFAULT },
-    after: { type: "integer", minimum: 0, maximum: MAX_USER_ID, default: 0 },
+    limit: { type: "string", pattern: "^([1-9][0-9]?|100)$" },
+    after: { type: "string", pattern: "^(0|[1-9][0-9]{0,9})$" },
   },
 } as const;
 
@@ -88,12 +88,17 @@ const users: FastifyPluginAsync<Pick<AppOptions, "config">> = async (app, { conf
   // Refused before the body is read: an anonymous client learns nothing about the schema.
   const admin = { onRequest: requireAdmin(config.adminToken, config.adminTokenFile) };
 
-  app.get<{ Querystring: { limit: number; after: number } }>(
+  app.get<{ Querystring: { limit?: string; after?: string } }>(
     "/api/users",
     { schema: { querystring: listQuery } },
     async (request, reply) => {
+      const limit = Number(request.query.limit ?? LIST_LIMIT_DEFAULT);
+      const after = Number(request.query.after ?? 0);
+      if (after > MAX_USER_ID) {
+        return sendProblem(reply, 400, `querystring/after must be at most ${MAX_USER_ID}`);
+      }
       try {
-        return await listUsers(app.db.reads, request.query.limit, request.query.after);
+        return await listUsers(app.db.reads, limit, after);
       } catch (err) {
         return unavailable(reply, err);
       }
