@@ -1,5 +1,6 @@
 // ha-stack: a highly available web stack on one Docker host.
 // Config is read and validated first; nothing is declared if any value is wrong.
+import { Adminer } from "./components/adminer";
 import { AppTier, APP_PORT } from "./components/app";
 import { Balancer } from "./components/balancer";
 import { Collector } from "./components/collector";
@@ -45,6 +46,7 @@ const app = new AppTier("app", {
   frontendNetwork: networks.frontend.name,
   backendNetwork: networks.backend.name,
   appPassword: secrets.passwords.app,
+  adminToken: secrets.adminToken,
   pgpool: database.pgpool.container,
   replicas: config.replicas,
   rolloutBatch: config.rolloutBatch,
@@ -75,6 +77,18 @@ if (config.collectorIntervalSeconds > 0) {
   });
 }
 
+const adminer = config.adminUi
+  ? new Adminer("admin", {
+      stack,
+      prefix,
+      baseImage: config.baseImage,
+      backendNetwork: networks.backend.name,
+      pgpool: database.pgpool.container,
+      hostPort: config.adminPort,
+      listenAddress: config.listenAddress,
+    })
+  : undefined;
+
 /** Where the site answers. */
 export const url = `http://${hostPort(config.listenAddress, config.httpPort)}/`;
 /** The app containers, leader first. */
@@ -85,3 +99,7 @@ export const pgpoolEndpoint = database.pgpool.hostEndpoint;
 export const lbAlgorithm = config.lbAlgorithm;
 /** The app role's password, for `psql` through a published pgpool port. Secret. */
 export const appPassword = secrets.passwords.app;
+/** The bearer token the app's write API requires (`Authorization: Bearer …`). Secret. */
+export const adminToken = secrets.adminToken;
+/** Where Adminer answers (log in as user `app` with `appPassword`); absent when `adminUi` is false. */
+export const adminUrl = adminer?.url;

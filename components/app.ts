@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { checkWholeNumber, containerArgs, TOKEN, type StackArgs } from "./common";
 import { MAX_REPLICAS } from "./config";
 import { PGPOOL_PORT } from "./pgpool";
-import { secretFile, secretUpload } from "./secrets";
+import { ADMIN_TOKEN_FILE, secretFile, secretFileUpload, secretUpload } from "./secrets";
 
 /** Port the app listens on inside its container. */
 export const APP_PORT = 3000;
@@ -29,6 +29,8 @@ export interface AppTierArgs extends StackArgs {
    * in parallel once the leader is healthy (README, "Operations: scaling and rolling updates").
    */
   readonly rolloutBatch?: number;
+  /** The write API's bearer token, as the file ADMIN_TOKEN_FILE; unset = every write refused. */
+  readonly adminToken?: pulumi.Input<string>;
 }
 
 /** The environment every container of the app image shares (replicas and the collector). */
@@ -86,8 +88,15 @@ export class AppTier extends pulumi.ComponentResource {
         `PORT=${APP_PORT}`,
         ...databaseEnv(),
         // The status board's; the stack name never changes, so it never replaces a replica.
+        `STACK_NAME=${args.stack}`,
+        ...(args.adminToken !== undefined ? [`ADMIN_TOKEN_FILE=${ADMIN_TOKEN_FILE}`] : []),
       ];
-      const uploads = [secretUpload("app", args.appPassword)];
+      const uploads = [
+        secretUpload("app", args.appPassword),
+        ...(args.adminToken !== undefined
+          ? [secretFileUpload(ADMIN_TOKEN_FILE, args.adminToken)]
+          : []),
+      ];
       const generationOf = generation([
         args.image,
         ...envs,

@@ -11,18 +11,28 @@ export function secretFile(password: PasswordName): string {
   return `/run/secrets/${password}-password`;
 }
 
+/** Where the app reads the admin token its write API requires (env ADMIN_TOKEN_FILE). */
+export const ADMIN_TOKEN_FILE = "/run/secrets/admin-token";
+
 /** A password as the file a container reads it from; the content stays secret in state. */
 export function secretUpload(password: PasswordName, value: pulumi.Input<string>): Upload {
-  return { file: secretFile(password), content: pulumi.secret(value) };
+  return secretFileUpload(secretFile(password), value);
+}
+
+/** A secret as a file written into a container; the content stays secret in state. */
+export function secretFileUpload(file: string, value: pulumi.Input<string>): Upload {
+  return { file, content: pulumi.secret(value) };
 }
 
 /**
- * Random passwords for PostgreSQL's roles (superuser, replication, app, pgpool). They stay
- * secret in state and outputs; changing one is not supported in place (the roles are created
- * at initdb), so they are generated once and kept.
+ * Random passwords for PostgreSQL's roles (superuser, replication, app, pgpool), and the app's
+ * admin token. They stay secret in state and outputs; changing a password is not supported in
+ * place (the roles are created at initdb), so they are generated once and kept.
  */
 export class Secrets extends pulumi.ComponentResource {
   public readonly passwords: Record<PasswordName, pulumi.Output<string>>;
+  /** The bearer token of the app's write API (`Authorization: Bearer …`). */
+  public readonly adminToken: pulumi.Output<string>;
 
   constructor(name: string, opts?: pulumi.ComponentResourceOptions) {
     super(`${TOKEN}:secrets:Secrets`, name, {}, opts);
@@ -38,6 +48,13 @@ export class Secrets extends pulumi.ComponentResource {
       passwords[password] = pulumi.secret(generated.result);
     }
     this.passwords = passwords;
+    const token = new random.RandomPassword(
+      `${name}-admin-token`,
+      // Alphanumeric: an HTTP header and a shell argument without quoting.
+      { length: 40, special: false },
+      { parent: this },
+    );
+    this.adminToken = pulumi.secret(token.result);
     this.registerOutputs({});
   }
 }

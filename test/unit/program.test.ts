@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeEach, describe, expect, it, vi } from "vitest";
+import { Adminer } from "../../components/adminer";
 import { AppTier } from "../../components/app";
 import { Collector } from "../../components/collector";
 import { Database } from "../../components/database";
@@ -37,12 +38,13 @@ describe.each([1, 3, 32])("with replicas = %i", (replicas) => {
     const run = await runProgram({ replicas: String(replicas) });
     const hostnames = ofType(run, CONTAINER).map((c) => c.inputs.hostname);
     expect(hostnames.sort()).toEqual(
-      ["pg-0", "pg-1", "pgpool", "nginx", "collector", ...apps(replicas)].sort(),
+      ["pg-0", "pg-1", "pgpool", "nginx", "collector", "adminer", ...apps(replicas)].sort(),
     );
-    expect(ofType(run, NETWORK)).toHaveLength(2);
+    expect(ofType(run, NETWORK)).toHaveLength(3);
     expect(ofType(run, VOLUME)).toHaveLength(2);
-    expect(ofType(run, IMAGE)).toHaveLength(4);
-    expect(ofType(run, PASSWORD)).toHaveLength(4);
+    expect(ofType(run, IMAGE)).toHaveLength(5);
+    // Four database passwords and the admin token.
+    expect(ofType(run, PASSWORD)).toHaveLength(5);
   });
 
   it("orders every container by dependsOn", async () => {
@@ -57,6 +59,7 @@ describe.each([1, 3, 32])("with replicas = %i", (replicas) => {
     }
     expect(dependsOnNodes(run, "nginx")).toEqual(apps(replicas).sort());
     expect(dependsOnNodes(run, "collector")).toEqual(["app-0", "pgpool"]);
+    expect(dependsOnNodes(run, "adminer")).toEqual(["pgpool"]);
     const [push] = ofType(run, COMMAND);
     expect(dependsOnNodes(run, push)).toEqual([...apps(replicas), "nginx"].sort());
   });
@@ -106,7 +109,7 @@ describe("every container", () => {
   it("has a healthcheck that creation waits for, a restart policy, a memory limit, labels and the stack prefix", async () => {
     const run = await runProgram({ replicas: "2" }, "staging");
     const containers = ofType(run, CONTAINER);
-    expect(containers).toHaveLength(7);
+    expect(containers).toHaveLength(8);
     for (const c of containers) {
       const node = c.inputs.hostname;
       // App containers: a suffix per generation, so a replacement can start next to the old one.
@@ -144,7 +147,7 @@ describe("every container", () => {
       expect(image.inputs.skipPush).toBe(true);
       expect(image.inputs.build.args).toEqual({ BASE_IMAGE: "ha-stack-base:trixie" });
       expect(image.inputs.imageName).toMatch(
-        /^ha-stack-unit-(postgres|pgpool|app|nginx):[0-9a-f]{16}$/,
+        /^ha-stack-unit-(postgres|pgpool|app|nginx|adminer):[0-9a-f]{16}$/,
       );
     }
     const imageNames = ofType(run, IMAGE).map((i) => i.inputs.imageName);
@@ -167,10 +170,18 @@ describe("every container", () => {
 describe("networks", () => {
   it("keeps the database off the frontend network, and the backend internal", async () => {
     const run = await runProgram({ replicas: "3" });
-    const [frontend, backend] = ["ha-stack-unit-frontend", "ha-stack-unit-backend"];
+    const [frontend, backend, admin] = ["frontend", "backend", "admin"].map(
+      (n) => `ha-stack-unit-${n}`,
+    );
     const byName = Object.fromEntries(ofType(run, NETWORK).map((n) => [n.inputs.name, n]));
     expect(byName[backend].inputs.internal).toBe(true);
     expect(byName[frontend].inputs.internal).toBe(false);
+    // Adminer's own network, only to publish its port: nothing else joins it.
+    expect(byName[admin].inputs.internal).toBe(false);
+    expect(networksOf(run, "adminer")).toEqual([admin, backend]);
+    for (const c of ofType(run, CONTAINER).filter((c) => c.inputs.hostname !== "adminer")) {
+      expect(networksOf(run, c.inputs.hostname), c.inputs.hostname).not.toContain(admin);
+    }
     for (const node of ["pg-0", "pg-1", "pgpool", "collector"]) {
       expect(networksOf(run, node), node).toEqual([backend]);
     }
@@ -190,13 +201,31 @@ describe("networks", () => {
 });
 
 describe("host ports", () => {
-  it("publishes only nginx by default, on listenAddress:httpPort", async () => {
-    const run = await runProgram({ httpPort: "18080", listenAddress: "127.0.0.2" });
-    const published = ofType(run, CONTAINER).filter((c) => (c.inputs.ports ?? []).length > 0);
-    expect(published.map((c) => c.inputs.hostname)).toEqual(["nginx"]);
+  const publishedNodes = (run: ProgramRun) =>
+    ofType(run, CONTAINER)
+      .filter((c) => (c.inputs.ports ?? []).length > 0)
+      .map((c) => c.inputs.hostname as string)
+      .sort();
+
+  it("publishes nginx on listenAddress:httpPort and Adminer on listenAddress:adminPort, nothing else", async () => {
+    const run = await runProgram({
+      httpPort: "18080",
+      adminPort: "18081",
+      listenAddress: "127.0.0.2",
+    });
+    expect(publishedNodes(run)).toEqual(["adminer", "nginx"]);
     expect(container(run, "nginx").inputs.ports).toEqual([
       { internal: 8080, external: 18080, ip: "127.0.0.2", protocol: "tcp" },
     ]);
+    expect(container(run, "adminer").inputs.ports).toEqual([
+      { internal: 8080, external: 18081, ip: "127.0.0.2", protocol: "tcp" },
+    ]);
+    expect(run.outputs.adminUrl).toBe("http://127.0.0.2:18081/");
+  });
+
+  it("publishes only nginx when adminUi is false", async () => {
+    const run = await runProgram({ adminUi: "false", listenAddress: "127.0.0.2" });
+    expect(publishedNodes(run)).toEqual(["nginx"]);
   });
 
   it("publishes pgpool through its own non-internal network when pgpoolPort is set", async () => {
@@ -220,6 +249,7 @@ describe("host ports", () => {
       { internal: 9999, external: 15432, ip: address, protocol: "tcp" },
     ]);
     expect(container(run, "nginx").inputs.ports[0].ip).toBe(address);
+    expect(container(run, "adminer").inputs.ports[0].ip).toBe(address);
     expect(run.outputs.pgpoolEndpoint).toBe(endpoint);
   });
 
@@ -248,8 +278,9 @@ describe("data and secrets", () => {
 
   it("hands passwords over as files, never as environment variables", async () => {
     const run = await runProgram({});
-    const passwords = ofType(run, PASSWORD).map((p) => mockPassword(p.name));
-    expect(passwords).toHaveLength(4);
+    const passwords = ofType(run, PASSWORD).map((p) => mockPassword(p.name, p.inputs.length));
+    // The admin token too.
+    expect(passwords).toHaveLength(5);
     for (const c of ofType(run, CONTAINER)) {
       const env = (c.inputs.envs ?? []).join("\n");
       expect(env, c.inputs.hostname).not.toMatch(/PASSWORD=/);
@@ -263,7 +294,7 @@ describe("data and secrets", () => {
       ofType(run, CONTAINER).map((c) => [
         c.inputs.hostname,
         Object.fromEntries(
-          (c.inputs.uploads as { file: string; content: string }[])
+          ((c.inputs.uploads ?? []) as { file: string; content: string }[])
             .filter((u) => u.file.startsWith("/run/secrets/"))
             .map((u) => [u.file, u.content]),
         ),
@@ -274,6 +305,7 @@ describe("data and secrets", () => {
       mockPassword(`secrets-${password}`),
     ];
     const all = Object.fromEntries(["postgres", "replication", "app", "pgpool"].map(file));
+    const token = ["/run/secrets/admin-token", mockPassword("secrets-admin-token", 40)];
     expect(handed).toEqual({
       // PostgreSQL creates every role at initdb; the standby replicates with its own role.
       "pg-0": all,
@@ -281,10 +313,13 @@ describe("data and secrets", () => {
       // pgpool's own health/streaming checks and failover run as the pgpool role; its
       // pool_passwd holds app and postgres. It never replicates.
       pgpool: Object.fromEntries(["postgres", "app", "pgpool"].map(file)),
-      "app-0": Object.fromEntries([file("app")]),
-      "app-1": Object.fromEntries([file("app")]),
+      // Replicas also get the admin token their write API checks; the collector writes no API.
+      "app-0": Object.fromEntries([file("app"), token]),
+      "app-1": Object.fromEntries([file("app"), token]),
       collector: Object.fromEntries([file("app")]),
       nginx: {},
+      // Adminer holds no credentials: whoever logs in brings them.
+      adminer: {},
     });
   });
 
@@ -293,7 +328,7 @@ describe("data and secrets", () => {
     for (const password of ofType(run, PASSWORD)) {
       expect(password.inputs.length).toBeGreaterThanOrEqual(32);
     }
-    expect(run.secretOutputs).toEqual(["appPassword"]);
+    expect(run.secretOutputs.sort()).toEqual(["adminToken", "appPassword"]);
     for (const c of ofType(run, CONTAINER)) {
       const carriesPassword = (c.inputs.uploads ?? []).some((u: { file: string }) =>
         u.file.startsWith("/run/secrets/"),
@@ -375,6 +410,8 @@ describe("stack outputs", () => {
       pgpoolEndpoint: undefined,
       lbAlgorithm: "least_conn",
       appPassword: mockPassword("secrets-app"),
+      adminToken: mockPassword("secrets-admin-token", 40),
+      adminUrl: "http://127.0.0.1:8081/",
     });
   });
 
@@ -526,10 +563,19 @@ describe("state addresses", () => {
     "ha-stack:balancer:Balancer$docker:index/container:Container::lb-nginx",
     "ha-stack:balancer:Balancer$command:local:Command::lb-nginx-config",
   ].map((urn) => `urn:pulumi:unit::ha-stack::${urn}`);
+  // Added since (#13, Adminer and the admin token): such a stack's next `up` creates them.
+  const ADDED = [
+    "ha-stack:secrets:Secrets$random:index/randomPassword:RandomPassword::secrets-admin-token",
+    "ha-stack:adminer:Adminer$docker:index/image:Image::admin-image",
+    "ha-stack:adminer:Adminer$docker:index/network:Network::admin-network",
+    "ha-stack:adminer:Adminer$docker:index/container:Container::admin-adminer",
+  ].map((urn) => `urn:pulumi:unit::ha-stack::${urn}`);
 
   it("keeps every provider resource at the address existing stacks hold (URN or alias)", async () => {
     const run = await runProgram({ replicas: "2", pgpoolPort: "15432" });
-    const custom = run.registrations.filter((r) => r.custom);
+    const added = run.registrations.filter((r) => r.custom && ADDED.includes(r.urn));
+    expect(added.map((r) => r.urn).sort()).toEqual([...ADDED].sort());
+    const custom = run.registrations.filter((r) => r.custom && !ADDED.includes(r.urn));
     expect(custom).toHaveLength(BEFORE.length);
     const addresses = custom.map((r) => BEFORE.filter((u) => [r.urn, ...r.aliases].includes(u)));
     expect(addresses).toEqual(custom.map(() => [expect.any(String)]));
@@ -621,4 +667,101 @@ describe("component validation", () => {
       pgpool: undefined as never,
     };
   }
+});
+
+describe("adminer", () => {
+  beforeEach(() => vi.resetModules());
+
+  it("is absent with adminUi=false: no container, image, network or URL", async () => {
+    const run = await runProgram({ adminUi: "false", replicas: "2" });
+    expect(ofType(run, CONTAINER).map((c) => c.inputs.hostname)).not.toContain("adminer");
+    expect(ofType(run, CONTAINER)).toHaveLength(7);
+    expect(ofType(run, IMAGE).map((i) => i.inputs.imageName)).not.toContainEqual(
+      expect.stringContaining("-adminer:"),
+    );
+    expect(ofType(run, IMAGE)).toHaveLength(4);
+    expect(ofType(run, NETWORK).map((n) => n.inputs.name)).toEqual([
+      "ha-stack-unit-frontend",
+      "ha-stack-unit-backend",
+    ]);
+    expect(run.registrations.filter((r) => r.type === "ha-stack:adminer:Adminer")).toEqual([]);
+    expect(run.outputs.adminUrl).toBeUndefined();
+    // The token is the app's, not Adminer's: it stays.
+    expect(run.secretOutputs.sort()).toEqual(["adminToken", "appPassword"]);
+  });
+
+  it("connects through pgpool as PostgreSQL, as www-data, from its own image, and holds no credentials", async () => {
+    const run = await runProgram({ baseImage: "ha-stack-base:trixie" });
+    const { inputs, secretInputs } = container(run, "adminer");
+    expect(inputs.envs).toEqual(["ADMINER_SERVER=pgpool:9999", "ADMINER_DATABASE=app"]);
+    expect(inputs.user).toBe("www-data");
+    expect(inputs.memory).toBe(256);
+    expect(inputs.healthcheck.tests).toEqual(["CMD", "/usr/local/bin/adminer-healthcheck"]);
+    expect(inputs.labels).toEqual(
+      expect.arrayContaining([{ label: "ha-stack.role", value: "adminer" }]),
+    );
+    expect(inputs.uploads).toBeUndefined();
+    expect(secretInputs).toEqual([]);
+    const image = ofType(run, IMAGE).find((i) => i.inputs.imageName === inputs.image)!;
+    expect(image.inputs.build).toEqual({
+      context: "adminer",
+      dockerfile: "adminer/Dockerfile",
+      args: { BASE_IMAGE: "ha-stack-base:trixie" },
+    });
+  });
+
+  it("leaves trust out of every pg_hba and pool_hba line (Adminer logs in with a password)", async () => {
+    const run = await runProgram({});
+    const hba = ["pg-0", "pg-1", "pgpool"].flatMap((node) =>
+      (container(run, node).inputs.uploads as { file: string; content: string }[])
+        .filter((u) => /hba\.conf$/.test(u.file))
+        .flatMap((u) => u.content.split("\n").filter((l) => l.trim() && !l.startsWith("#"))),
+    );
+    expect(hba.length).toBeGreaterThan(0);
+    for (const line of hba) expect(line.trim().split(/\s+/).at(-1), line).not.toBe("trust");
+  });
+
+  it("rejects a hostPort out of range before declaring any child", async () => {
+    const { error, registrations } = await construct(
+      () =>
+        new Adminer("a", {
+          stack: "unit",
+          prefix: "ha-stack-unit",
+          baseImage: "b",
+          backendNetwork: "backend",
+          pgpool: undefined as never,
+          hostPort: 70000,
+        }),
+    );
+    expect(pulumi.ResourceError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toBe(
+      "Adminer hostPort is 70000; allowed: a whole number from 1 to 65535",
+    );
+    expect(registrations.map((r) => r.custom)).toEqual([false]);
+  });
+});
+
+describe("the admin token", () => {
+  beforeEach(() => vi.resetModules());
+
+  it("reaches every app replica as the file ADMIN_TOKEN_FILE names, with the stack name for the status board", async () => {
+    const run = await runProgram({ replicas: "3" }, "staging");
+    const token = mockPassword("secrets-admin-token", 40);
+    for (const node of apps(3)) {
+      const { envs, uploads } = container(run, node).inputs;
+      expect(envs, node).toEqual(
+        expect.arrayContaining(["ADMIN_TOKEN_FILE=/run/secrets/admin-token", "STACK_NAME=staging"]),
+      );
+      expect(envs.join("\n"), node).not.toContain(token);
+      expect(uploads, node).toContainEqual({ file: "/run/secrets/admin-token", content: token });
+    }
+    expect(container(run, "collector").inputs.envs.join("\n")).not.toContain("ADMIN_TOKEN");
+  });
+
+  it("is 40 random alphanumerics, and a secret stack output", async () => {
+    const run = await runProgram({});
+    const [password] = ofType(run, PASSWORD).filter((p) => p.name === "secrets-admin-token");
+    expect(password.inputs).toEqual({ length: 40, special: false });
+    expect(run.secretOutputs).toContain("adminToken");
+  });
 });
