@@ -14,7 +14,10 @@ const FILE = path.resolve(__dirname, "..", "BENCHMARKS.md");
 
 function machine(): string {
   const cpu = os.cpus()[0]?.model ?? "unknown cpu";
-  return `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`;
+  // The 1-minute load average when the figures were written: the machine is shared, and
+  // other work on it shows in every timing.
+  const load = os.loadavg()[0].toFixed(1);
+  return `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}; load average ${load} at the end`;
 }
 
 export function report(

@@ -114,12 +114,7 @@ describe("renderNginxConf", () => {
       expect(only(http, `${temp}_temp_path`)).toEqual([`/run/nginx/${temp}`]);
     }
     const [logFormat] = only(http, "log_format");
-    expect(only(http, "access_log")).toEqual([
-      "/dev/stdout",
-      logFormat,
-      "buffer=64k",
-      "flush=1s",
-    ]);
+    expect(only(http, "access_log")).toEqual(["/dev/stdout", logFormat, "buffer=64k", "flush=1s"]);
     expect(only(http, "server_tokens")).toEqual(["off"]);
     expect(only(http, "client_max_body_size")).toEqual(["1m"]);
     expect(only(server, "listen")).toEqual(["8080"]);

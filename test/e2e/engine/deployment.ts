@@ -217,8 +217,7 @@ export class Deployment {
     }
     // pulumi/pulumi `pkg/resource/deploy/step_generator.go`: the provider's DeleteBeforeReplace
     // is the default, and an explicit `deleteBeforeReplace` option (true or false) overrides it.
-    const deleteFirst =
-      reg.options.deleteBeforeReplace ?? providerDeletesBeforeReplace(reg.type);
+    const deleteFirst = reg.options.deleteBeforeReplace ?? providerDeletesBeforeReplace(reg.type);
     this.log(
       `  +- replace ${reg.type} ${reg.name} [${changed.join(", ")}] (${deleteFirst ? "delete first" : "create first"})`,
     );
