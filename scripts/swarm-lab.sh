@@ -125,7 +125,7 @@ context_hash() {
 }
 # ensure_image NAME DIR: build NAME from DIR unless an image of the same context exists.
 ensure_image() {
-  local t hash have
+  local t hash have log
   t=$(now)
   docker image inspect "$base_image" >/dev/null 2>&1 ||
     fail "base image $base_image is missing: run scripts/base-image.sh $base_image"
@@ -135,11 +135,11 @@ ensure_image() {
     step "$t" "image $1 up to date"
     return
   fi
-  docker build -q --build-arg "BASE_IMAGE=$base_image" --label "ha-stack-lab.context=$hash" \
-    -t "$1" "$2" >/dev/null 2>/tmp/$prefix-build.log || {
-    tail -n 20 /tmp/$prefix-build.log >&2
+  if ! log=$(docker build -q --build-arg "BASE_IMAGE=$base_image" \
+    --label "ha-stack-lab.context=$hash" -t "$1" "$2" 2>&1); then
+    tail -n 20 <<<"$log" >&2
     fail "building $1 from $2 failed"
-  }
+  fi
   step "$t" "image $1 built from $2"
 }
 
