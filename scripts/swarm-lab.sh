@@ -324,9 +324,10 @@ down() {
   dirs=$(find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d -name "$prefix-node-*" 2>/dev/null || true)
   # shellcheck disable=SC2086 # cgroup paths have no spaces
   [ -z "$dirs" ] || find $dirs -depth -type d -exec rmdir {} + 2>/dev/null || true
-  ids=$(docker image ls -q --filter "reference=127.0.0.1:$registry_port/$prefix/*" | sort -u)
-  # shellcheck disable=SC2086 # image IDs
-  [ -z "$ids" ] || docker image rm -f $ids >/dev/null
+  # By tag, not ID: the probe image itself stays (a build cache like the other lab images).
+  ids=$(docker image ls --format '{{.Repository}}:{{.Tag}}' --filter "reference=127.0.0.1:$registry_port/$prefix/*")
+  # shellcheck disable=SC2086 # image references
+  [ -z "$ids" ] || docker image rm $ids >/dev/null
   if [ "${1:-}" = --images ]; then
     for i in "$node_image" "$registry_image" "$probe_image"; do
       docker image rm "$i" >/dev/null 2>&1 || true
