@@ -2,7 +2,7 @@ import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { checkWholeNumber, containerArgs, hostPort, labels, TOKEN, type StackArgs } from "./common";
-import { contextHash } from "./context-hash";
+import { localImage } from "./images";
 import { PGPOOL_PORT } from "./pgpool";
 
 /** Port PHP's web server listens on inside the Adminer container. */
@@ -43,22 +43,16 @@ export class Adminer extends pulumi.ComponentResource {
     const child = { parent: this };
     const listenAddress = args.listenAddress ?? "127.0.0.1";
 
-    // Built here rather than in Images: no Adminer, no image. Tagged like the others, by a digest
-    // of the build context and the base image (see Images).
-    const context = path.join(args.rootDir ?? path.resolve(__dirname, ".."), "adminer");
-    const relative = path.relative(process.cwd(), context) || ".";
-    const image = new docker.Image(
+    // Built here rather than in Images: no Adminer, no image.
+    const image = localImage(
       `${name}-image`,
       {
-        imageName: `${args.prefix}-adminer:${contextHash(context, [args.baseImage])}`,
-        build: {
-          context: relative,
-          dockerfile: path.join(relative, "Dockerfile"),
-          args: { BASE_IMAGE: args.baseImage },
-        },
-        skipPush: true,
+        prefix: args.prefix,
+        baseImage: args.baseImage,
+        rootDir: args.rootDir ?? path.resolve(__dirname, ".."),
+        kind: "adminer",
       },
-      child,
+      this,
     );
 
     const network = new docker.Network(

@@ -32,27 +32,38 @@ export class Images extends pulumi.ComponentResource {
 
     const names = {} as Record<ImageKind, pulumi.Output<string>>;
     for (const kind of IMAGE_KINDS) {
-      const context = path.join(rootDir, kind);
-      const tag = contextHash(context, [args.baseImage]);
-      // Relative to the project directory (Pulumi's working directory), so the same checkout on
-      // another machine previews no change.
-      const relative = path.relative(process.cwd(), context) || ".";
-      const image = new docker.Image(
-        `${name}-${kind}`,
-        {
-          imageName: `${args.prefix}-${kind}:${tag}`,
-          build: {
-            context: relative,
-            dockerfile: path.join(relative, "Dockerfile"),
-            args: { BASE_IMAGE: args.baseImage },
-          },
-          skipPush: true,
-        },
-        { parent: this },
-      );
-      names[kind] = image.imageName;
+      names[kind] = localImage(`${name}-${kind}`, { ...args, rootDir, kind }, this).imageName;
     }
     this.names = names;
     this.registerOutputs({ names });
   }
+}
+
+/**
+ * One image built locally from the build context `<rootDir>/<kind>`, tagged with a digest of
+ * that context and the base image, named `<prefix>-<kind>:<tag>`; a child of `parent`.
+ */
+export function localImage(
+  logicalName: string,
+  args: { prefix: string; baseImage: string; rootDir: string; kind: string },
+  parent: pulumi.Resource,
+): docker.Image {
+  const context = path.join(args.rootDir, args.kind);
+  const tag = contextHash(context, [args.baseImage]);
+  // Relative to the project directory (Pulumi's working directory), so the same checkout on
+  // another machine previews no change.
+  const relative = path.relative(process.cwd(), context) || ".";
+  return new docker.Image(
+    logicalName,
+    {
+      imageName: `${args.prefix}-${args.kind}:${tag}`,
+      build: {
+        context: relative,
+        dockerfile: path.join(relative, "Dockerfile"),
+        args: { BASE_IMAGE: args.baseImage },
+      },
+      skipPush: true,
+    },
+    { parent },
+  );
 }
