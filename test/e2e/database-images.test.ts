@@ -209,6 +209,14 @@ describe("postgres and pgpool images", () => {
     ).toEqual([["pg_1", "t"]]);
   });
 
+  it("lets the app role read replication state and lag (pg_monitor), as the status board does", async () => {
+    const rows = await cluster.sql(
+      cluster.pg(0),
+      "SELECT pg_has_role('app', 'pg_monitor', 'USAGE'), pg_has_role('app', 'pg_read_all_stats', 'USAGE')",
+    );
+    expect(rows).toEqual([["t", "t"]]);
+  });
+
   it("has pgpool see both backends up with pg-0 as the one primary", async () => {
     const nodes = await until(
       "both backends up",
