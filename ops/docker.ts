@@ -20,9 +20,16 @@ export async function stackContainers(stack: string): Promise<StackContainer[]> 
     all: true,
     filters: { label: [`ha-stack.stack=${stack}`] },
   });
-  return Promise.all(
+  const found = await Promise.all(
     list.map(async (c) => {
-      const inspect = await docker.getContainer(c.Id).inspect();
+      let inspect;
+      try {
+        inspect = await docker.getContainer(c.Id).inspect();
+      } catch (error) {
+        // Removed between the list and the inspect (a rollout deleting it): not there any more.
+        if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+        throw error;
+      }
       return {
         id: c.Id,
         name: c.Names[0].replace(/^\//, ""),
@@ -33,6 +40,7 @@ export async function stackContainers(stack: string): Promise<StackContainer[]> 
       };
     }),
   );
+  return found.filter((c): c is StackContainer => c !== undefined);
 }
 
 /** Runs a command in a container and returns its stdout; throws with stderr on non-zero exit. */
