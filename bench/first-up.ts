@@ -12,7 +12,13 @@ import { destroyStack, upStack } from "../ops/stack";
 import { report, type Figure } from "./report";
 
 const STACK = "firstup";
-const CONFIG = { httpPort: "18140", collectorIntervalSeconds: "0", rolloutBatch: "1" };
+// adminUi off: Adminer publishes a fixed host port (8081) that another stack may hold.
+const CONFIG = {
+  httpPort: "18140",
+  collectorIntervalSeconds: "0",
+  adminUi: "false",
+  rolloutBatch: "1",
+};
 const AFTER = [2, 1, 3, 8, 16];
 const BEFORE = [3, 16];
 

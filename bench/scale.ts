@@ -16,9 +16,11 @@ import { report, type Figure } from "./report";
 
 const STACK = "scale";
 const RATE = 20;
+// adminUi off: Adminer publishes a fixed host port (8081) that another stack may hold.
 const CONFIG = {
   httpPort: "18130",
   collectorIntervalSeconds: "0",
+  adminUi: "false",
   lbAlgorithm: "round_robin",
   rolloutBatch: "1",
 };

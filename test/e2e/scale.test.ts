@@ -25,9 +25,11 @@ import type { Step } from "./engine/deployment";
 import { stackPerFile } from "./support/stack-per-file";
 
 const STACK = "scale";
+// adminUi off: Adminer publishes a fixed host port (8081) that another stack may hold.
 const CONFIG = {
   httpPort: "18130",
   collectorIntervalSeconds: "0",
+  adminUi: "false",
   lbAlgorithm: "round_robin",
   rolloutBatch: "1",
 };
