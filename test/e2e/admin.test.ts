@@ -146,9 +146,36 @@ describe("Adminer in a real browser", () => {
     }
   });
 
+  it("connects only to pgpool, whatever server or system a posted login names", async () => {
+    const other = await context.browser()!.newContext();
+    try {
+      await (await other.newPage()).goto(output("adminUrl"));
+      const posted = await other.request.post(output("adminUrl"), {
+        form: {
+          "auth[driver]": "server",
+          "auth[server]": "pg-0:5432",
+          "auth[username]": "app",
+          "auth[password]": output("appPassword"),
+          "auth[db]": "postgres",
+        },
+        maxRedirects: 0,
+      });
+      expect(posted.status()).toBe(302);
+      const location = new URL(posted.headers()["location"], output("adminUrl"));
+      expect(Object.fromEntries(location.searchParams)).toEqual({
+        pgsql: "pgpool:9999",
+        username: "app",
+        db: "postgres",
+      });
+    } finally {
+      await other.close();
+    }
+  });
+
   it("lists the users table with the seeded users", async () => {
     await page.locator("#tables a[href*='select=users']").first().click();
-    await page.locator("table.checkable").waitFor({ timeout: 15_000 });
+    // Adminer streams its page (no output buffering): wait for the last seeded row, not the table.
+    await page.locator("table.checkable", { hasText: "Ken" }).waitFor({ timeout: 15_000 });
     const text = await page.locator("table.checkable").innerText();
     for (const seeded of ["Ada", "Grace", "Linus", "Ken"]) expect(text).toContain(seeded);
   });
