@@ -14,7 +14,12 @@ import { clientNetworks, getFrom, removeClientNetworks } from "./support/clients
 import { stackPerFile } from "./support/stack-per-file";
 
 const STACK = "e2e";
-const CONFIG = { replicas: "3", httpPort: "18080", collectorIntervalSeconds: "2" };
+const CONFIG = {
+  replicas: "3",
+  httpPort: "18080",
+  adminPort: "18081",
+  collectorIntervalSeconds: "2",
+};
 let stack: Stack;
 
 stackPerFile(
@@ -31,19 +36,26 @@ stackPerFile(
 const info = async (url = stack.url) => (await get(`${url}api/info`)).json();
 
 describe("a fresh stack", () => {
-  it("exports the URL, the replicas, the pgpool endpoint and the algorithm", () => {
+  it("exports the URL, the replicas, the Adminer URL, the algorithm and the two secrets", () => {
     expect(stack.result.outputs).toMatchObject({
       url: "http://127.0.0.1:18080/",
-      replicas: ["ha-stack-e2e-app-0", "ha-stack-e2e-app-1", "ha-stack-e2e-app-2"],
+      adminUrl: "http://127.0.0.1:18081/",
       lbAlgorithm: "round_robin",
     });
-    expect(stack.result.secretOutputs).toEqual(["appPassword"]);
+    // Container names carry a digest of what each runs (a new image starts a new container).
+    const replicas = stack.result.outputs.replicas as string[];
+    expect(replicas.map((name) => name.replace(/-[0-9a-f]{8}$/, ""))).toEqual([
+      "ha-stack-e2e-app-0",
+      "ha-stack-e2e-app-1",
+      "ha-stack-e2e-app-2",
+    ]);
+    expect(stack.result.secretOutputs.sort()).toEqual(["adminToken", "appPassword"]);
   });
 
   it("has every container running and healthy", async () => {
     const containers = await stackContainers(STACK);
     expect(containers.map((c) => c.node).sort()).toEqual(
-      ["app-0", "app-1", "app-2", "collector", "nginx", "pg-0", "pg-1", "pgpool"].sort(),
+      ["adminer", "app-0", "app-1", "app-2", "collector", "nginx", "pg-0", "pg-1", "pgpool"].sort(),
     );
     for (const c of containers) {
       expect({ node: c.node, state: c.state, health: c.health }).toEqual({
@@ -54,7 +66,7 @@ describe("a fresh stack", () => {
     }
   });
 
-  it("publishes only nginx, on 127.0.0.1", async () => {
+  it("publishes only nginx and Adminer, on 127.0.0.1", async () => {
     const published = [];
     for (const c of await stackContainers(STACK)) {
       const inspect = await docker.getContainer(c.id).inspect();
@@ -63,7 +75,10 @@ describe("a fresh stack", () => {
           published.push(`${c.node} ${port} ${b.HostIp}:${b.HostPort}`);
       }
     }
-    expect(published).toEqual(["nginx 8080/tcp 127.0.0.1:18080"]);
+    expect(published.sort()).toEqual([
+      "adminer 8080/tcp 127.0.0.1:18081",
+      "nginx 8080/tcp 127.0.0.1:18080",
+    ]);
   });
 });
 
