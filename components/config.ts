@@ -171,7 +171,7 @@ export const CONFIG_KEYS = {
     min: 1,
     max: MAX_REPLICAS,
     description:
-      "Followers replaced at a time when the app image changes (also how many are created at once); each batch is healthy before the next starts; a batch larger than the followers means all of them at once (with a warning).",
+      "No effect since rollouts became start-first (kept so existing stacks stay valid): every follower's replacement starts at once, and each is healthy and in nginx before its old container goes.",
   }),
 };
 
