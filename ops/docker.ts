@@ -43,6 +43,18 @@ export async function stackContainers(stack: string): Promise<StackContainer[]> 
   return found.filter((c): c is StackContainer => c !== undefined);
 }
 
+/** Every host port the stack's containers publish, as "node port hostIp:hostPort", sorted. */
+export async function publishedPorts(stack: string): Promise<string[]> {
+  const published: string[] = [];
+  for (const c of await stackContainers(stack)) {
+    const inspect = await docker.getContainer(c.id).inspect();
+    for (const [port, bindings] of Object.entries(inspect.NetworkSettings.Ports ?? {})) {
+      for (const b of bindings ?? []) published.push(`${c.node} ${port} ${b.HostIp}:${b.HostPort}`);
+    }
+  }
+  return published.sort();
+}
+
 /** Runs a command in a container and returns its stdout; throws with stderr on non-zero exit. */
 export async function exec(container: string, cmd: string[], user?: string): Promise<string> {
   const run = await docker.getContainer(container).exec({

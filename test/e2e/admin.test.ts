@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
-import { docker, psql, stackContainers } from "../../ops/docker";
+import { docker, psql, publishedPorts, stackContainers } from "../../ops/docker";
 import { crash, waitRestartedHealthy } from "../../ops/drill/crash";
 import { currentPrimary } from "../../ops/drill/database";
 import { findTarget } from "../../ops/drill/target";
@@ -75,15 +75,7 @@ describe("outputs", () => {
   });
 
   it("publishes nginx and Adminer on 127.0.0.1, nothing else", async () => {
-    const published: string[] = [];
-    for (const c of await stackContainers(STACK)) {
-      const inspect = await docker.getContainer(c.id).inspect();
-      for (const [port, bindings] of Object.entries(inspect.NetworkSettings.Ports ?? {})) {
-        for (const b of bindings ?? [])
-          published.push(`${c.node} ${port} ${b.HostIp}:${b.HostPort}`);
-      }
-    }
-    expect(published.sort()).toEqual([
+    expect(await publishedPorts(STACK)).toEqual([
       "adminer 8080/tcp 127.0.0.1:18151",
       "nginx 8080/tcp 127.0.0.1:18150",
     ]);

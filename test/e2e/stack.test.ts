@@ -6,7 +6,15 @@ import * as path from "node:path";
 import { randomUUID } from "node:crypto";
 import { io as connect, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addressOn, docker, exec, logs, psql, stackContainers } from "../../ops/docker";
+import {
+  addressOn,
+  docker,
+  exec,
+  logs,
+  psql,
+  publishedPorts,
+  stackContainers,
+} from "../../ops/docker";
 import { get } from "../../ops/http";
 import { waitFor } from "../../ops/poll";
 import { downStack, PROGRAM_DIR, upStack, type Stack } from "../../ops/stack";
@@ -67,15 +75,7 @@ describe("a fresh stack", () => {
   });
 
   it("publishes only nginx and Adminer, on 127.0.0.1", async () => {
-    const published = [];
-    for (const c of await stackContainers(STACK)) {
-      const inspect = await docker.getContainer(c.id).inspect();
-      for (const [port, bindings] of Object.entries(inspect.NetworkSettings.Ports ?? {})) {
-        for (const b of bindings ?? [])
-          published.push(`${c.node} ${port} ${b.HostIp}:${b.HostPort}`);
-      }
-    }
-    expect(published.sort()).toEqual([
+    expect(await publishedPorts(STACK)).toEqual([
       "adminer 8080/tcp 127.0.0.1:18081",
       "nginx 8080/tcp 127.0.0.1:18080",
     ]);
