@@ -98,7 +98,7 @@ export function renderStatusPage(s: Status): string {
 <p class="hint">Served by replica ${esc(s.servedBy.replica)} (${esc(s.servedBy.hostname)}).</p>
 <section class="card board" aria-labelledby="stack-heading" id="stack">
 <h2 id="stack-heading">Stack</h2>
-<dl><dt>Stack</dt><dd>${esc(orNone(stack.name))}</dd><dt>App replicas</dt><dd>${esc(orNone(stack.replicas))}</dd><dt>Balancing</dt><dd>${esc(orNone(stack.lbAlgorithm))}</dd></dl>
+<dl><dt>Stack</dt><dd>${esc(orNone(stack.name))}</dd><dt>App replicas</dt><dd id="stack-replicas">${esc(orNone(stack.replicas))}</dd><dt>Balancing</dt><dd id="stack-lb">${esc(orNone(stack.lbAlgorithm))}</dd></dl>
 </section>
 ${section("replicas", "App replicas", s.replicas, (rows) =>
   table(
@@ -223,6 +223,18 @@ ${section("metrics", "Host metrics (collector)", s.metrics, metricsChart)}
 export const STATUS_JS = `"use strict";
 (function () {
   var status = document.getElementById("refresh-status");
+  // nginx answers /stack.json with the stack's config (replicas, algorithm); a replica's own
+  // environment does not carry it. Straight to a replica it is a 404 and the fields keep "—".
+  function fillStack() {
+    fetch("/stack.json", { cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (stack) {
+        if (!stack) return;
+        document.getElementById("stack-replicas").textContent = String(stack.replicas);
+        document.getElementById("stack-lb").textContent = String(stack.lbAlgorithm);
+      })
+      .catch(function () {});
+  }
   function refresh() {
     if (document.hidden) return;
     fetch("/status", { headers: { accept: "text/html" }, cache: "no-store" })
@@ -232,11 +244,13 @@ export const STATUS_JS = `"use strict";
         var board = document.getElementById("board");
         if (!next || !board) throw new Error("no board in the answer");
         board.replaceWith(document.importNode(next, true));
+        fillStack();
         status.textContent = "Updated " + new Date().toISOString().slice(11, 19) + " UTC.";
       })
       .catch(function (e) { status.textContent = "Update failed (" + e.message + "); retrying."; });
   }
   document.addEventListener("visibilitychange", function () { if (!document.hidden) refresh(); });
   setInterval(refresh, ${REFRESH_MS});
+  fillStack();
 })();
 `;

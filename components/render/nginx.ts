@@ -84,6 +84,11 @@ function validate(input: NginxConfInput): void {
  * files and the generated servers include live under `/run/nginx`; logs go to the container's
  * stdout/stderr. Written literally, never through envsubst (it would clobber `$host`).
  */
+/** `/stack.json`'s body: the replicas nginx balances over and how. */
+function stackJson(input: NginxConfInput): string {
+  return JSON.stringify({ replicas: input.upstreams.length, lbAlgorithm: input.algorithm });
+}
+
 export function renderNginxConf(input: NginxConfInput): string {
   validate(input);
   const directive = ALGORITHM_DIRECTIVE[input.algorithm];
@@ -178,6 +183,15 @@ ${directive === undefined ? "        # round robin: nginx's default method\n" : 
             access_log off;
             default_type text/plain;
             return 200 "ok\\n";
+        }
+
+        # The stack's config for the status board's page (replicas, algorithm): rendered here,
+        # so scaling or a new algorithm reaches it with the config push, never through the app
+        # replicas' environment (a change there would replace every replica).
+        location = /stack.json {
+            access_log off;
+            default_type application/json;
+            return 200 '${stackJson(input)}';
         }
 
         # socket.io: long-lived websockets and long-polling requests.

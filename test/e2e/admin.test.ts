@@ -268,10 +268,20 @@ describe("the status board", () => {
     );
   }
 
-  it("shows every replica up", async () => {
+  it("shows every replica up, and the stack's replicas and algorithm (from nginx)", async () => {
     board = await context.newPage();
     await board.goto(`${stack.url}status`, { timeout: 15_000 });
     for (const i of [0, 1, 2]) await waitHealth(i, "up");
+    await waitFor(
+      "the stack's config on the board",
+      async () =>
+        (await board.locator("#stack-replicas").innerText()) === "3" &&
+        (await board.locator("#stack-lb").innerText()) === "round_robin"
+          ? true
+          : undefined,
+      15_000,
+      500,
+    );
   });
 
   it("shows a stopped replica go silent, then up again once it is started", async () => {
@@ -311,7 +321,10 @@ describe("the status board", () => {
     );
     const nodes = await board.locator("#pool-nodes tbody").innerText();
     expect(nodes).toMatch(new RegExp(`${standby}:5432\\s+\\S+\\s+\\S+\\s+primary`));
-    await screenshot(board, "status-failover");
+    const file = await screenshot(board, "status-failover");
+    if (process.env.UPDATE_SCREENSHOTS === "1") {
+      fs.copyFileSync(file, path.join(PROGRAM_DIR, "docs", "status.png"));
+    }
     // The app still writes, now to the new primary.
     expect(await createUser(`after-failover-${randomUUID().slice(0, 8)}`)).toEqual(
       expect.any(Number),

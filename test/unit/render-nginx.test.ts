@@ -152,10 +152,31 @@ describe("renderNginxConf", () => {
     expect(conf).not.toContain("${");
   });
 
+  it.each([
+    ["round_robin", 1],
+    ["ip_hash", 5],
+    ["consistent_hash", 32],
+  ] as const)("answers /stack.json with %s and %i replicas, as JSON", (algorithm, n) => {
+    const stack = locations(renderNginxConf(input(algorithm, n))).find(
+      ([path]) => path === "= /stack.json",
+    );
+    expect(stack).toBeDefined();
+    const [, levels] = stack!;
+    expect(only(levels[2], "default_type")).toEqual(["application/json"]);
+    const [status, body] = only(levels[2], "return");
+    expect(status).toBe("200");
+    expect(JSON.parse(body)).toEqual({ replicas: n, lbAlgorithm: algorithm });
+  });
+
   it("sends nosniff and no-referrer once on every answer, its own included", () => {
     const conf = renderNginxConf(input("round_robin", 3));
     const all = locations(conf);
-    expect(all.map(([path]) => path)).toEqual(["= /nginx-health", "/socket.io/", "/"]);
+    expect(all.map(([path]) => path)).toEqual([
+      "= /nginx-health",
+      "= /stack.json",
+      "/socket.io/",
+      "/",
+    ]);
     for (const [path, levels] of all) {
       expect(inEffect(levels, "add_header"), path).toEqual(
         expect.arrayContaining([
@@ -189,6 +210,7 @@ describe("renderNginxConf", () => {
       parsed(renderNginxConf(input("round_robin", 1))).server,
       "location",
       "=",
+      "/nginx-health",
     );
     expect(only(health, "return")).toEqual(["200", "ok\n"]);
     expect(only(health, "access_log")).toEqual(["off"]);
