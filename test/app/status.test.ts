@@ -131,7 +131,7 @@ describe("GET /status", () => {
     expect(res.headers["content-type"]).toBe("text/html; charset=utf-8");
     const html = res.body;
     expect(html).toContain('<main class="wrap" id="board">');
-    expect(html).toContain("<dt>Balancing</dt><dd>least_conn</dd>");
+    expect(html).toContain('<dt>Balancing</dt><dd id="stack-lb">least_conn</dd>');
     expect(html).toMatch(/<tr class="health-up"><td>1<\/td><td>up<\/td><td>test-host<\/td>/);
     expect(html).toContain("The app talks to PostgreSQL directly here, not through pgpool.");
     expect(html).toContain('Timeline <strong id="timeline">1</strong>');

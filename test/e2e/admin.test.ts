@@ -196,6 +196,33 @@ describe("Adminer in a real browser", () => {
   });
 });
 
+describe("the page's users form, in a real browser", () => {
+  it("adds a user with the admin token and looks it up; refuses a wrong token", async () => {
+    const page = await context.newPage();
+    await page.goto(stack.url, { timeout: 15_000 });
+    const result = page.locator("#user-add-result");
+
+    await page.fill("#admin-token", "not-the-token-at-all");
+    await page.fill("#new-user-name", "page-refused");
+    await page.click("#user-add-form button[type=submit]");
+    await expect.poll(() => result.innerText(), { timeout: 10_000 }).toMatch(/^Not added: /);
+
+    const name = `page-${randomUUID().slice(0, 8)}`;
+    await page.fill("#admin-token", output("adminToken"));
+    await page.fill("#new-user-name", name);
+    await page.click("#user-add-form button[type=submit]");
+    await expect
+      .poll(() => result.innerText(), { timeout: 10_000 })
+      .toMatch(new RegExp(`^Added user \\d+ \\(${name}\\), key key-[0-9a-f]{32}\\.$`));
+    const [, id, key] = /^Added user (\d+) \(.*\), key (\S+)\.$/.exec(await result.innerText())!;
+
+    await page.fill("#user_id", id);
+    await Promise.all([page.waitForURL(/user_id=/), page.click("form[action='/'] button")]);
+    expect(await page.locator("#user-key").innerText()).toBe(key);
+    await page.close();
+  });
+});
+
 describe("writes under load while an app replica is killed", () => {
   it("loses no acknowledged write: every 201'd id reads back", async () => {
     const runId = randomUUID().slice(0, 8);
