@@ -213,7 +213,7 @@ ${userSection(d)}
 <input id="admin-token" type="password" autocomplete="off" required>
 </div>
 <div class="field">
-<label for="new-user-name">Name</label>
+<label for="new-user-name">User name</label>
 <input id="new-user-name" maxlength="100" required autocomplete="off">
 </div>
 <div class="field">
