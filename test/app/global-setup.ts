@@ -1,10 +1,11 @@
 // Starts a throwaway PostgreSQL cluster (Debian's server binaries) for the app tests and
 // provides how to reach it. Each test file makes its own database in it.
 import { execFileSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
+import { asPostgres, findBinDir, postgresOwner } from "./pg-binaries.js";
 import { freePort } from "./ports.js";
 
 export interface PgServer {
@@ -20,26 +21,6 @@ declare module "vitest" {
   }
 }
 
-function findBinDir(): string {
-  try {
-    const dir = execFileSync("pg_config", ["--bindir"], { encoding: "utf8" }).trim();
-    if (existsSync(join(dir, "initdb"))) return dir;
-  } catch {
-    // pg_config is absent when only the server package is installed; look in Debian's layout.
-  }
-  const versions = existsSync("/usr/lib/postgresql")
-    ? readdirSync("/usr/lib/postgresql").sort((a, b) => Number(b) - Number(a))
-    : [];
-  for (const v of versions) {
-    const dir = `/usr/lib/postgresql/${v}/bin`;
-    if (existsSync(join(dir, "initdb"))) return dir;
-  }
-  throw new Error(
-    "PostgreSQL server binaries not found (no initdb via pg_config --bindir or in " +
-      "/usr/lib/postgresql/*/bin); install them, e.g. `apt-get install postgresql`",
-  );
-}
-
 export default async function setup(project: TestProject) {
   const bin = findBinDir();
   const dir = mkdtempSync(join(tmpdir(), "hs-app-pg-"));
@@ -49,17 +30,13 @@ export default async function setup(project: TestProject) {
   writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
 
   // initdb refuses to run as root: run the server binaries as the `postgres` user then.
-  const asRoot = process.getuid?.() === 0;
-  if (asRoot) {
-    const uid = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }));
-    const gid = Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }));
-    chownSync(dir, uid, gid);
-    chownSync(pwfile, uid, gid);
+  const owner = postgresOwner();
+  if (owner) {
+    chownSync(dir, owner.uid, owner.gid);
+    chownSync(pwfile, owner.uid, owner.gid);
   }
   const run = (tool: string, args: string[]) => {
-    const [cmd, argv] = asRoot
-      ? ["runuser", ["-u", "postgres", "--", join(bin, tool), ...args]]
-      : [join(bin, tool), args];
+    const [cmd, argv] = asPostgres(join(bin, tool), args);
     return execFileSync(cmd, argv, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   };
 

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { renderPgpoolConf } from "../../components/render/pgpool.js";
+import { asPostgres, findBinDir, postgresOwner } from "./pg-binaries.js";
 import { freePort } from "./ports.js";
 
 /** The load-balancing keys taken from the rendered pgpool.conf. */
@@ -28,10 +29,6 @@ export interface PgPair {
   /** A superuser client straight to one node. */
   node(which: "primary" | "standby"): Promise<pg.Client>;
   stop(): Promise<void>;
-}
-
-function binDir(): string {
-  return execFileSync("pg_config", ["--bindir"], { encoding: "utf8" }).trim();
 }
 
 /** The rendered value of each load-balancing key, with the database name `app`. */
@@ -53,20 +50,12 @@ export function renderedLoadBalancing(): Record<(typeof LOAD_BALANCING_KEYS)[num
 }
 
 export async function startPgPair(): Promise<PgPair> {
-  const bin = binDir();
+  const bin = findBinDir();
   const dir = mkdtempSync(join(tmpdir(), "hs-app-pair-"));
-  const asRoot = process.getuid?.() === 0;
-  const owner = asRoot
-    ? {
-        uid: Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" })),
-        gid: Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" })),
-      }
-    : null;
+  const owner = postgresOwner();
   if (owner) chownSync(dir, owner.uid, owner.gid);
-  const argv = (cmd: string, args: string[]): [string, string[]] =>
-    asRoot ? ["runuser", ["-u", "postgres", "--", cmd, ...args]] : [cmd, args];
   const run = (cmd: string, args: string[]) => {
-    const [c, a] = argv(cmd, args);
+    const [c, a] = asPostgres(cmd, args);
     return execFileSync(c, a, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   };
   const write = (file: string, content: string) => {
@@ -175,7 +164,7 @@ use_watchdog = off
 ${LOAD_BALANCING_KEYS.map((k) => `${k} = ${lb[k]}`).join("\n")}
 `,
   );
-  const [c, a] = argv("pgpool", [
+  const [c, a] = asPostgres("pgpool", [
     "-n",
     "-f",
     conf,
