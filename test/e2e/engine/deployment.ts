@@ -1,5 +1,6 @@
 // The engine's step logic: each registration is diffed against the recorded state and becomes
 // same / create / update / replace; what the program no longer declares is deleted at the end.
+import * as crypto from "node:crypto";
 import { commandProvider } from "./providers/command";
 import {
   containerProvider,
@@ -8,6 +9,7 @@ import {
   volumeProvider,
 } from "./providers/docker";
 import { randomPasswordProvider } from "./providers/random";
+import { secretProvider, serviceConfigProvider, serviceProvider } from "./providers/swarm";
 import { InitError, type Created, type Provider, type ProviderContext } from "./providers/types";
 import {
   changeKind,
@@ -15,9 +17,13 @@ import {
   CONTAINER,
   IMAGE,
   NETWORK,
+  PROVIDER_DOCKER,
   providerDeletesBeforeReplace,
   RANDOM_PASSWORD,
+  SECRET,
   secretOutputs,
+  SERVICE,
+  SERVICE_CONFIG,
   VOLUME,
 } from "./schema";
 import {
@@ -36,6 +42,8 @@ export interface Registration {
   readonly name: string;
   readonly custom: boolean;
   readonly parent: string;
+  /** The `provider` option as the SDK sends it: `<provider urn>::<provider id>`, or "". */
+  readonly provider?: string;
   /** Inputs as the SDK sent them (secret markers still in place). */
   readonly inputs: Props;
   readonly dependencies: string[];
@@ -76,6 +84,8 @@ export class Deployment {
     private readonly statePath: string,
     private readonly programDir: string,
     private readonly log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+    /** Stack config (`ns:key` → value): `docker:host` configures the default docker provider. */
+    private readonly config: Record<string, string> = {},
   ) {
     this.providers = {
       [CONTAINER]: containerProvider,
@@ -84,6 +94,9 @@ export class Deployment {
       [IMAGE]: imageProvider,
       [RANDOM_PASSWORD]: randomPasswordProvider,
       [COMMAND]: commandProvider(programDir),
+      [SERVICE]: serviceProvider,
+      [SECRET]: secretProvider,
+      [SERVICE_CONFIG]: serviceConfigProvider,
     };
   }
 
@@ -152,25 +165,81 @@ export class Deployment {
     return provider;
   }
 
-  private context(reg: Registration): ProviderContext {
+  private context(reg: Registration, dockerHost?: string): ProviderContext {
     return {
       urn: reg.urn,
       name: reg.name,
       programDir: this.programDir,
+      dockerHost,
       signal: this.abort.signal,
       log: (message) => this.log(`    ${reg.name}: ${message}`),
     };
   }
 
+  /**
+   * The docker host a registration's provider points at: an explicit provider (the SDK sends
+   * `<urn>::<id>` of a `pulumi:providers:docker` registered earlier in this run) gives its `host`
+   * input; no provider = the default provider, configured by stack config `docker:host`.
+   */
+  private dockerHost(reg: Registration): string | undefined {
+    if (!reg.type.startsWith("docker:")) return undefined;
+    const ref = reg.provider ?? "";
+    if (ref === "") return this.config["docker:host"] || undefined;
+    const urn = ref.slice(0, ref.lastIndexOf("::"));
+    const record = this.state.resources[urn];
+    if (record === undefined || !this.registered.has(urn)) {
+      throw new Error(`provider ${ref} is not a provider registered in this run`);
+    }
+    if (record.type !== PROVIDER_DOCKER) {
+      throw new Error(`provider ${urn} is a ${record.type}, not a docker provider`);
+    }
+    return (record.inputs.host as string | undefined) || undefined;
+  }
+
+  /**
+   * A provider resource (`pulumi:providers:<pkg>`): only recorded; its inputs configure the
+   * resources that reference it. A changed input updates it in place (the resources that use it
+   * keep their recorded host; a changed host replaces them, see apply).
+   */
+  private registerProvider(reg: Registration): RegisterResult {
+    const { inputs, secretKeys } = unwrapInputs(reg.inputs);
+    const old = this.state.resources[reg.urn];
+    const id = old?.id ?? crypto.randomUUID();
+    const changed = old === undefined ? [] : changedKeys(old.inputs, inputs);
+    this.put({
+      urn: reg.urn,
+      type: reg.type,
+      id,
+      inputs,
+      secretInputs: secretKeys,
+      outputs: inputs,
+      secretOutputs: [],
+      ...this.recordOptions(reg),
+    });
+    const op = old === undefined ? "create" : changed.length > 0 ? "update" : "same";
+    this.steps.push({
+      op,
+      urn: reg.urn,
+      type: reg.type,
+      id,
+      ...(op === "update" ? { changed } : {}),
+    });
+    return { id, outputs: withSecrets(inputs, secretKeys) };
+  }
+
   private async apply(reg: Registration): Promise<RegisterResult> {
+    if (reg.type.startsWith("pulumi:providers:")) return this.registerProvider(reg);
     const provider = this.provider(reg.type);
-    const ctx = this.context(reg);
+    const dockerHost = this.dockerHost(reg);
+    const ctx = this.context(reg, dockerHost);
     const unwrapped = unwrapInputs(reg.inputs);
     let inputs = unwrapped.inputs;
     if (provider.check) inputs = await provider.check(inputs, ctx);
     const old = this.state.resources[reg.urn];
 
-    if (old === undefined) return this.create(reg, provider, inputs, unwrapped.secretKeys, "");
+    if (old === undefined) {
+      return this.create(reg, provider, inputs, unwrapped.secretKeys, "", undefined, dockerHost);
+    }
 
     for (const key of reg.options.ignoreChanges) {
       if (/[.[]/.test(key)) {
@@ -180,10 +249,15 @@ export class Deployment {
       else delete inputs[key];
     }
     const changed = changedKeys(old.inputs, inputs);
+    // Another engine (provider host) is another provider: Pulumi replaces the resource.
+    if ((old.dockerHost ?? "") !== (dockerHost ?? "")) changed.push("provider");
     const replaceOn = reg.options.replaceOnChanges;
     const replace = changed.some(
       (k) =>
-        changeKind(reg.type, k) === "replace" || replaceOn.includes(k) || replaceOn.includes("*"),
+        k === "provider" ||
+        changeKind(reg.type, k, old.inputs, inputs) === "replace" ||
+        replaceOn.includes(k) ||
+        replaceOn.includes("*"),
     );
 
     if (changed.length === 0 && old.initErrors === undefined) {
@@ -204,6 +278,8 @@ export class Deployment {
         secretInputs: unwrapped.secretKeys,
         outputs,
         initErrors: undefined,
+        dockerHost,
+        provider: reg.provider,
       };
       this.put(record);
       this.steps.push({ op: "update", urn: reg.urn, type: reg.type, id: old.id, changed });
@@ -230,7 +306,7 @@ export class Deployment {
       delete this.state.resources[reg.urn];
       this.put({ ...old, pendingDelete: true }, `${reg.urn}#old-${n}`);
     }
-    return this.create(reg, provider, inputs, unwrapped.secretKeys, "replace", changed);
+    return this.create(reg, provider, inputs, unwrapped.secretKeys, "replace", changed, dockerHost);
   }
 
   private async create(
@@ -240,12 +316,13 @@ export class Deployment {
     secretInputs: string[],
     reason: string,
     changed?: string[],
+    dockerHost?: string,
   ): Promise<RegisterResult> {
     this.log(`  + create  ${reg.type} ${reg.name}`);
     let created: Created;
     let initErrors: string[] | undefined;
     try {
-      created = await provider.create(inputs, this.context(reg));
+      created = await provider.create(inputs, this.context(reg, dockerHost));
     } catch (error) {
       if (!(error instanceof InitError)) throw error;
       created = error.created;
@@ -261,6 +338,8 @@ export class Deployment {
       secretOutputs: secretOutputs(reg.type),
       ...this.recordOptions(reg),
       initErrors,
+      dockerHost,
+      provider: reg.provider,
     };
     this.put(record);
     this.steps.push({
@@ -336,7 +415,10 @@ export class Deployment {
       this.steps.push({ op: "retain", urn: record.urn, type: record.type, id: record.id, reason });
     } else {
       this.log(`  - delete  ${record.type} ${record.urn.split("::").pop()} (${reason})`);
-      await this.provider(record.type).delete(record, (m) => this.log(`    ${m}`));
+      // Provider resources have nothing to delete.
+      if (!record.type.startsWith("pulumi:providers:")) {
+        await this.provider(record.type).delete(record, (m) => this.log(`    ${m}`));
+      }
       this.steps.push({ op: "delete", urn: record.urn, type: record.type, id: record.id, reason });
     }
     delete this.state.resources[key];

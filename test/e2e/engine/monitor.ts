@@ -35,6 +35,7 @@ export class EngineMonitor extends MockMonitor {
         name: req.getName(),
         custom: req.getCustom(),
         parent: req.getParent(),
+        provider: req.getProvider(),
         inputs: deserializeProperties(req.getObject()),
         dependencies: req.getDependenciesList(),
         propertyDependencies,

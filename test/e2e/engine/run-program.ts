@@ -71,6 +71,8 @@ async function main(): Promise<void> {
     readState(spec.statePath, spec.stack),
     spec.statePath,
     spec.programDir,
+    undefined,
+    spec.config,
   );
   process.on("SIGINT", () => deployment.cancel("an interrupt (SIGINT)"));
   process.on("SIGTERM", () => deployment.cancel("a termination request (SIGTERM)"));

@@ -18,6 +18,16 @@
 //   `deleteBeforeReplace` field of `ResourceOptions` to either `true` or `false`").
 // - pulumi/pulumi-docker `provider/provider.go` (the native `docker.Image`): Diff reports every
 //   change as an update (rebuild), never a replace; Delete does nothing (the image stays local).
+// - kreuzwerker `internal/provider/resource_docker_service.go` (commit 013b65e4158178aeaaaed5bf3c4c414ab690a08a,
+//   read with the search tool): ForceNew are `name`, `mode` (whole block), `auth` and
+//   `task_spec.container_spec.hosts`; every other attribute is updated in place by
+//   `resourceDockerServiceUpdate` (`resource_docker_service_funcs.go`: ServiceUpdate with the
+//   current version index). `task_spec.networks_advanced` (name, aliases, driver_opts) is ForceNew
+//   in v3+/v4 (the stored copy predates the block; /work/shared/field-notes.md, Swarm section):
+//   changing any networksAdvanceds entry replaces the service. Nested ForceNew replaces the whole
+//   resource, so `taskSpec` is compared field by field (serviceTaskSpecKind).
+// - same repository, `resource_docker_secret.go` / `resource_docker_config.go`: every attribute
+//   ForceNew, no Update → any change replaces; the secret's `data` is Sensitive (a secret output).
 // - @pulumi/random: every RandomPassword input (and `keepers`) forces a replacement.
 // - @pulumi/command `local.Command`: `triggers` forces a replacement; other changes run `update`
 //   (or `create` when no `update` is given).
@@ -28,6 +38,31 @@ export const VOLUME = "docker:index/volume:Volume";
 export const IMAGE = "docker:index/image:Image";
 export const RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword";
 export const COMMAND = "command:local:Command";
+export const SERVICE = "docker:index/service:Service";
+export const SECRET = "docker:index/secret:Secret";
+export const SERVICE_CONFIG = "docker:index/serviceConfig:ServiceConfig";
+export const PROVIDER_DOCKER = "pulumi:providers:docker";
+
+/** docker_service top-level inputs that are ForceNew. */
+const SERVICE_FORCE_NEW = new Set(["name", "mode", "auth"]);
+
+/**
+ * Whether a `taskSpec` change of a Service replaces it: only `containerSpec.hosts` and
+ * `networksAdvanceds` are ForceNew inside it. Unknown values (a dependency being replaced, see
+ * deployment.ts deleteDependentsOf) count as a possible replacement, as Pulumi's dependent
+ * replacement check diffs with those values unknown.
+ */
+export function serviceTaskSpecKind(olds: unknown, news: unknown): ChangeKind {
+  if (olds === undefined || news === undefined) return "replace";
+  const o = olds as Record<string, any>;
+  const n = news as Record<string, any>;
+  const same = (a: unknown, b: unknown): boolean =>
+    JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  return same(o.networksAdvanceds, n.networksAdvanceds) &&
+    same(o.containerSpec?.hosts, n.containerSpec?.hosts)
+    ? "update"
+    : "replace";
+}
 
 /** Container inputs `docker update` changes on the running container. */
 const CONTAINER_UPDATABLE = new Set([
@@ -60,9 +95,25 @@ const CONTAINER_STATE_ONLY = new Set([
 
 export type ChangeKind = "update" | "replace";
 
-/** What changing input `key` of a resource of type `type` makes the provider do. */
-export function changeKind(type: string, key: string): ChangeKind {
+/**
+ * What changing input `key` of a resource of type `type` makes the provider do. `olds`/`news`
+ * (the whole inputs) let nested ForceNew fields decide (Service taskSpec); without them a nested
+ * change counts as a possible replacement.
+ */
+export function changeKind(
+  type: string,
+  key: string,
+  olds?: Record<string, unknown>,
+  news?: Record<string, unknown>,
+): ChangeKind {
   switch (type) {
+    case SERVICE:
+      if (SERVICE_FORCE_NEW.has(key)) return "replace";
+      if (key === "taskSpec") return serviceTaskSpecKind(olds?.taskSpec, news?.taskSpec);
+      return "update";
+    case SECRET:
+    case SERVICE_CONFIG:
+      return "replace";
     case CONTAINER:
       return CONTAINER_UPDATABLE.has(key) || CONTAINER_STATE_ONLY.has(key) ? "update" : "replace";
     case IMAGE:
@@ -90,5 +141,6 @@ export function providerDeletesBeforeReplace(type: string): boolean {
 
 /** Outputs the provider's schema marks secret, whatever the inputs were. */
 export function secretOutputs(type: string): string[] {
+  if (type === SECRET) return ["data"];
   return type === RANDOM_PASSWORD ? ["result", "bcryptHash"] : [];
 }

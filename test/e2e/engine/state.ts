@@ -35,6 +35,13 @@ export interface ResourceRecord {
   readonly options: ResourceOptions;
   /** Created, but a post-create check (`wait`, must_run) failed: Pulumi's "failed to initialize". */
   readonly initErrors?: string[];
+  /**
+   * The docker provider host it was made on (explicit provider's `host`, or `docker:host`), so
+   * `down` and deletes reach the same engine, as Pulumi keeps the provider in the state.
+   */
+  readonly dockerHost?: string;
+  /** The `provider` reference it was registered with (`<urn>::<id>`), empty for the default. */
+  readonly provider?: string;
   /** An old copy replaced create-before-delete, still to delete. */
   readonly pendingDelete?: boolean;
 }

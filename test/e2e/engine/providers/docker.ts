@@ -11,7 +11,34 @@ import { isDockerUpdatable } from "../schema";
 import { durationNs, type Props } from "../values";
 import { checkKnown, InitError, type Created, type Provider, type ProviderContext } from "./types";
 
-export const docker = new Docker();
+// The provider's engine address: the `host` of the provider (an explicit `pulumi:providers:docker`
+// resource, or stack config `docker:host` for the default provider), as pulumi-docker's
+// `provider/image.go` configureDockerClient and kreuzwerker's `internal/provider/config.go` take it
+// (`client.WithHost(host)` over `client.FromEnv`); unset = DOCKER_HOST or the local socket.
+const clients = new Map<string, Docker>();
+
+/** dockerode options for a provider `host`: `tcp://addr:port` (plain HTTP) or `unix:///path`. */
+export function dockerOptions(host: string | undefined): Docker.DockerOptions {
+  if (host === undefined || host === "") return {};
+  const tcp = /^tcp:\/\/([^:/]+|\[[^\]]+\]):(\d+)\/?$/.exec(host);
+  if (tcp) return { protocol: "http", host: tcp[1].replace(/^\[|\]$/g, ""), port: Number(tcp[2]) };
+  const unix = /^unix:\/\/(\/.+)$/.exec(host);
+  if (unix) return { socketPath: unix[1] };
+  throw new Error(
+    `test engine implements docker host tcp://<addr>:<port> and unix:///<path> only (got ${host})`,
+  );
+}
+
+/** The Docker client for a provider host (one per host, reused). */
+export function dockerFor(host: string | undefined): Docker {
+  const key = host ?? "";
+  let client = clients.get(key);
+  if (client === undefined) {
+    client = new Docker(dockerOptions(host));
+    clients.set(key, client);
+  }
+  return client;
+}
 
 /** Docker's own message for a failed API call ("Conflict. The container name …"). */
 export function dockerMessage(error: unknown): string {
@@ -462,7 +489,7 @@ export const containerProvider: Provider = {
     }));
     let container: Docker.Container;
     try {
-      container = await docker.createContainer(containerCreateOptions(inputs));
+      container = await dockerFor(ctx.dockerHost).createContainer(containerCreateOptions(inputs));
     } catch (error) {
       throw daemonError("Unable to create container", error);
     }
@@ -472,7 +499,7 @@ export const containerProvider: Provider = {
     };
     for (const n of ((inputs.networksAdvanced ?? []) as NetworkAttachment[]).slice(1)) {
       try {
-        await docker
+        await dockerFor(ctx.dockerHost)
           .getNetwork(n.name)
           .connect({ Container: container.id, EndpointConfig: endpoint(n) });
       } catch (error) {
@@ -517,22 +544,24 @@ export const containerProvider: Provider = {
     return containerOutputs(inputs, container);
   },
 
-  async update(old, inputs, changed) {
+  async update(old, inputs, changed, ctx) {
     validateContainer(inputs);
     if (changed.some(isDockerUpdatable)) {
       const memory = inputs.memory as number | undefined;
       const swap = inputs.memorySwap as number | undefined;
       try {
-        await docker.getContainer(old.id).update({
-          RestartPolicy: {
-            Name: (inputs.restart as string | undefined) ?? "no",
-            MaximumRetryCount: (inputs.maxRetryCount as number | undefined) ?? 0,
-          },
-          CpuShares: (inputs.cpuShares as number | undefined) ?? 0,
-          Memory: (memory ?? 0) * 1024 * 1024,
-          CpusetCpus: (inputs.cpuSet as string | undefined) ?? "",
-          ...(swap === undefined ? {} : { MemorySwap: swap > 0 ? swap * 1024 * 1024 : swap }),
-        });
+        await dockerFor(ctx.dockerHost)
+          .getContainer(old.id)
+          .update({
+            RestartPolicy: {
+              Name: (inputs.restart as string | undefined) ?? "no",
+              MaximumRetryCount: (inputs.maxRetryCount as number | undefined) ?? 0,
+            },
+            CpuShares: (inputs.cpuShares as number | undefined) ?? 0,
+            Memory: (memory ?? 0) * 1024 * 1024,
+            CpusetCpus: (inputs.cpuSet as string | undefined) ?? "",
+            ...(swap === undefined ? {} : { MemorySwap: swap > 0 ? swap * 1024 * 1024 : swap }),
+          });
       } catch (error) {
         throw new Error(`Unable to update a container: ${dockerMessage(error)}`);
       }
@@ -543,7 +572,7 @@ export const containerProvider: Provider = {
   async delete(record, log) {
     const inputs = record.inputs;
     if (inputs.rm === true) return;
-    const container = docker.getContainer(record.id);
+    const container = dockerFor(record.dockerHost).getContainer(record.id);
     const grace = (inputs.destroyGraceSeconds as number | undefined) ?? 0;
     try {
       // The provider stops first only when destroy_grace_seconds > 0; otherwise `rm -f` (SIGKILL).
@@ -582,7 +611,7 @@ const NETWORK_INPUTS = [
 ] as const;
 
 export const networkProvider: Provider = {
-  async create(inputs) {
+  async create(inputs, ctx) {
     checkKnown("Network", inputs, NETWORK_INPUTS);
     const ipam = (inputs.ipamConfigs ?? []) as {
       subnet?: string;
@@ -592,7 +621,7 @@ export const networkProvider: Provider = {
     }[];
     let network: Docker.Network;
     try {
-      network = await docker.createNetwork({
+      network = await dockerFor(ctx.dockerHost).createNetwork({
         Name: inputs.name as string,
         // Docker 20.10 allows two networks with one name unless asked; newer engines always check.
         CheckDuplicate: true,
@@ -639,12 +668,25 @@ export const networkProvider: Provider = {
   async update() {
     throw new Error("docker_network has no update: every input change replaces it");
   },
-  async delete(record) {
-    try {
-      await docker.getNetwork(record.id).remove();
-    } catch (error) {
-      if (statusCode(error) === 404) return;
-      throw daemonError(`Unable to remove network ${record.outputs.name as string}`, error);
+  // resource_docker_network_funcs.go resourceDockerNetworkDelete: a StateChangeConf (delay 2 s,
+  // then every 5 s, up to 30 s) that retries NetworkRemove while Docker says "has active endpoints"
+  // (an overlay network whose tasks are still going away); other errors fail at once.
+  async delete(record, log) {
+    const network = dockerFor(record.dockerHost).getNetwork(record.id);
+    const deadline = Date.now() + 30_000;
+    await sleep(2000);
+    for (;;) {
+      try {
+        await network.remove();
+        return;
+      } catch (error) {
+        if (statusCode(error) === 404) return;
+        if (!/has active endpoints/.test(dockerMessage(error)) || Date.now() > deadline) {
+          throw daemonError(`Unable to remove network ${record.outputs.name as string}`, error);
+        }
+        log(`network ${record.outputs.name as string} has active endpoints; retrying`);
+        await sleep(5000);
+      }
     }
   },
 };
@@ -653,13 +695,13 @@ export const networkProvider: Provider = {
 // Volume
 
 export const volumeProvider: Provider = {
-  async create(inputs) {
+  async create(inputs, ctx) {
     checkKnown("Volume", inputs, ["name", "driver", "driverOpts", "labels"]);
     let info: Docker.VolumeInspectInfo;
     try {
       // Docker returns the existing volume when the name is taken (so retained data is reused).
       // dockerode resolves to a Volume handle (its typings say otherwise).
-      const volume = (await docker.createVolume({
+      const volume = (await dockerFor(ctx.dockerHost).createVolume({
         Name: inputs.name as string | undefined,
         Driver: (inputs.driver as string | undefined) ?? "local",
         DriverOpts: (inputs.driverOpts as Record<string, string> | undefined) ?? {},
@@ -682,7 +724,7 @@ export const volumeProvider: Provider = {
     const deadline = Date.now() + 30_000;
     for (;;) {
       try {
-        await docker.getVolume(record.id).remove({ force: true });
+        await dockerFor(record.dockerHost).getVolume(record.id).remove({ force: true });
         return;
       } catch (error) {
         if (statusCode(error) === 404) return;
@@ -768,7 +810,7 @@ async function buildImage(inputs: Props, ctx: ProviderContext): Promise<Created>
     // No buildx here, so the classic builder; the real provider talks BuildKit to the daemon.
     await run("docker", args, {
       cwd: ctx.programDir,
-      env: { ...process.env, DOCKER_BUILDKIT: "0" },
+      env: { ...process.env, ...cliHost(ctx.dockerHost), DOCKER_BUILDKIT: "0" },
     });
   } catch (error) {
     const e = error as { stdout?: string; stderr?: string; message: string };
@@ -777,35 +819,108 @@ async function buildImage(inputs: Props, ctx: ProviderContext): Promise<Created>
   }
   const { stdout } = await run("docker", ["image", "inspect", "--format", "{{.Id}}", imageName], {
     cwd: ctx.programDir,
+    env: { ...process.env, ...cliHost(ctx.dockerHost) },
   });
   const imageId = stdout.trim();
+  const registry = (inputs.registry ?? {}) as Registry;
+  let repoDigest = imageId;
+  if (inputs.skipPush !== true) repoDigest = await pushImage(imageName, registry, ctx);
   return {
     id: imageId,
     outputs: {
       ...inputs,
       imageName,
       baseImageName: imageName,
-      repoDigest: imageId,
+      repoDigest,
       context: build.context,
       dockerfile: build.dockerfile,
       platform: build.platform ?? "linux/amd64",
-      registryServer: "",
+      registryServer: registry.server ?? "",
     },
   };
 }
 
+interface Registry {
+  server?: string;
+  username?: string;
+  password?: string;
+}
+
+function cliHost(host: string | undefined): NodeJS.ProcessEnv {
+  return host === undefined || host === "" ? {} : { DOCKER_HOST: host };
+}
+
+/**
+ * pulumi-docker `provider/image.go` dockerBuild, after the build when skipPush is false:
+ * getRegistryAddrFromImage (the name must carry a registry: reference.ParseNamed), auth from
+ * `registry` when username and password are both set (else the host's docker config: here, none),
+ * ImagePush of the name as given, each progress line through processLogLine (an error line fails
+ * with its message; code 401 → "authentication is required"; "EOF" → the credentials hint), then
+ * ImageInspect: repoDigest = RepoDigests[0].
+ */
+async function pushImage(
+  imageName: string,
+  registry: Registry,
+  ctx: ProviderContext,
+): Promise<string> {
+  const first = imageName.split("/")[0];
+  const hasDomain =
+    imageName.includes("/") &&
+    (first.includes(".") || first.includes(":") || first === "localhost");
+  if (!hasDomain) {
+    throw new Error(
+      `error: repository name must be canonical. This provider requires all image names to be fully qualified.\n` +
+        "For example, if you are attempting to push to Dockerhub, prefix your image name with `docker.io`:\n\n" +
+        "`docker.io/repository/image:tag`",
+    );
+  }
+  const client = dockerFor(ctx.dockerHost);
+  const serveraddress = registry.server ?? first;
+  const authconfig =
+    registry.username && registry.password
+      ? { username: registry.username, password: registry.password, serveraddress }
+      : { serveraddress };
+  ctx.log("Pushing Image to the registry");
+  // The repository in the path and the tag as a query parameter, as the docker CLI sends them.
+  const tagAt = imageName.lastIndexOf(":");
+  const hasTag = tagAt > imageName.lastIndexOf("/");
+  const stream = await client
+    .getImage(hasTag ? imageName.slice(0, tagAt) : imageName)
+    .push({ tag: hasTag ? imageName.slice(tagAt + 1) : "latest", authconfig });
+  await new Promise<void>((resolve, reject) => {
+    client.modem.followProgress(
+      stream,
+      (error: Error | null) => (error ? reject(error) : resolve()),
+      (event: { error?: string; errorDetail?: { code?: number; message?: string } }) => {
+        if (event.errorDetail === undefined && event.error === undefined) return;
+        const message = event.errorDetail?.message ?? event.error ?? "";
+        if (event.errorDetail?.code === 401) reject(new Error("authentication is required"));
+        else if (message === "EOF") {
+          reject(
+            new Error(
+              "EOF\n: This error is most likely due to incorrect or mismatched registry credentials. Please double check you are using the correct credentials and registry name.",
+            ),
+          );
+        } else reject(new Error(message));
+      },
+    );
+  });
+  const info = await client.getImage(imageName).inspect();
+  const digest = info.RepoDigests?.[0];
+  if (digest === undefined) throw new Error(`${imageName}: no repo digest after the push`);
+  return digest;
+}
+
 export const imageProvider: Provider = {
   async check(inputs, ctx) {
-    checkKnown("Image", inputs, ["imageName", "build", "skipPush", "buildOnPreview"]);
+    checkKnown("Image", inputs, ["imageName", "build", "skipPush", "buildOnPreview", "registry"]);
+    checkKnown("Image", inputs.registry as Props, ["server", "username", "password"], "registry.");
     checkKnown(
       "Image",
       inputs.build as Props,
       ["context", "dockerfile", "args", "platform", "target"],
       "build.",
     );
-    if (inputs.skipPush !== true) {
-      throw new Error("test engine does not implement Image push (set skipPush: true)");
-    }
     const build = buildOf(inputs);
     const contextDir = path.resolve(ctx.programDir, build.context);
     const dockerfile = path.resolve(ctx.programDir, build.dockerfile);

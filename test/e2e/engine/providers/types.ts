@@ -8,6 +8,8 @@ export interface ProviderContext {
   readonly name: string;
   /** Where the program runs; relative paths (build contexts, upload sources) resolve here. */
   readonly programDir: string;
+  /** The docker provider's `host` for this resource (undefined: DOCKER_HOST or the local socket). */
+  readonly dockerHost?: string;
   /** Aborted on Ctrl-C: long waits stop early. */
   readonly signal: AbortSignal;
   log(message: string): void;
