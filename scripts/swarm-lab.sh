@@ -209,6 +209,7 @@ run_node_args() {
     -v /sys/fs/cgroup:/sys/fs/cgroup:rw --device /dev/net/tun \
     -v "$(node_volume "$n"):/var/lib/docker" \
     -e "LAB_NODE_IP=$(node_ip "$n")" -e "LAB_REGISTRY=$registry_addr" \
+    -e "LAB_REGISTRY_LOOPBACK=127.0.0.1:$registry_port" \
     -e "LAB_CGROUP_PARENT=/$(node_name "$n")"
 }
 
