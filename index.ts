@@ -1,5 +1,6 @@
-// ha-stack: a highly available web stack on one Docker host.
+// ha-stack: a highly available web stack on one Docker host, or across a Docker Swarm.
 // Config is read and validated first; nothing is declared if any value is wrong.
+import * as docker from "@pulumi/docker";
 import { Adminer } from "./components/adminer";
 import { AppTier, APP_PORT } from "./components/app";
 import { Balancer } from "./components/balancer";
@@ -12,19 +13,32 @@ import { Networks } from "./components/network";
 import { Secrets } from "./components/secrets";
 
 const config = readConfig();
-const { stack, prefix } = config;
+const { stack, prefix, orchestrator } = config;
+const swarm = orchestrator === "swarm";
+// On a swarm the default docker provider is the manager (`docker:host`); the images are built
+// by the engine where Pulumi runs (DOCKER_HOST, or the local socket) and pushed to `registry`.
+const registry = swarm ? config.registry : undefined;
+const builder = swarm ? new docker.Provider("builder", {}) : undefined;
 
 const networks = new Networks("net", {
   stack,
   prefix,
+  orchestrator,
   publishPgpool: config.pgpoolPort !== undefined,
 });
-const images = new Images("images", { prefix, baseImage: config.baseImage });
+const images = new Images("images", {
+  prefix,
+  baseImage: config.baseImage,
+  registry,
+  builder,
+});
 const secrets = new Secrets("secrets");
 
 const database = new Database("db", {
   stack,
   prefix,
+  orchestrator,
+  swarmNodes: config.databaseNodes as [string, string] | undefined,
   postgresImage: images.names.postgres,
   pgpoolImage: images.names.pgpool,
   backendNetwork: networks.backend.name,
@@ -42,6 +56,7 @@ const database = new Database("db", {
 const app = new AppTier("app", {
   stack,
   prefix,
+  orchestrator,
   image: images.names.app,
   frontendNetwork: networks.frontend.name,
   backendNetwork: networks.backend.name,
@@ -55,6 +70,10 @@ const app = new AppTier("app", {
 new Balancer("lb", {
   stack,
   prefix,
+  orchestrator,
+  replicas: config.replicas,
+  taskNames: app.taskNames,
+  edgeNodes: config.edgeNodes,
   image: images.names.nginx,
   frontendNetwork: networks.frontend.name,
   apps: app.containers,
@@ -69,6 +88,7 @@ if (config.collectorIntervalSeconds > 0) {
   new Collector("metrics", {
     stack,
     prefix,
+    orchestrator,
     image: images.names.app,
     backendNetwork: networks.backend.name,
     appPassword: secrets.passwords.app,
@@ -81,6 +101,10 @@ const adminer = config.adminUi
   ? new Adminer("admin", {
       stack,
       prefix,
+      orchestrator,
+      registry,
+      builder,
+      swarmNode: config.edgeNodes?.[0],
       baseImage: config.baseImage,
       backendNetwork: networks.backend.name,
       pgpool: database.pgpool.container,
@@ -89,9 +113,9 @@ const adminer = config.adminUi
     })
   : undefined;
 
-/** Where the site answers. */
-export const url = `http://${hostPort(config.listenAddress, config.httpPort)}/`;
-/** The app containers, leader first. */
+/** Where the site answers (on a swarm: the first edge node; every edge node answers). */
+export const url = `http://${hostPort(config.edgeNodes?.[0] ?? config.listenAddress, config.httpPort)}/`;
+/** The app containers, leader first (on a swarm: the leader's service, then the followers'). */
 export const replicas = app.containers.map((c) => c.name);
 /** `host:port` of pgpool on the host when `pgpoolPort` publishes it; absent otherwise. */
 export const pgpoolEndpoint = database.pgpool.hostEndpoint;

@@ -1,9 +1,10 @@
 import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { checkWholeNumber, containerArgs, hostPort, labels, TOKEN, type StackArgs } from "./common";
+import { checkWholeNumber, hostPort, labels, TOKEN, type StackArgs } from "./common";
 import { localImage } from "./images";
 import { PGPOOL_PORT } from "./pgpool";
+import { workload, type Workload } from "./workload";
 
 /** Port PHP's web server listens on inside the Adminer container. */
 export const ADMINER_PORT = 8080;
@@ -14,14 +15,20 @@ export interface AdminerArgs extends StackArgs {
   readonly baseImage: string;
   /** The internal backend network; Adminer reaches pgpool there. */
   readonly backendNetwork: pulumi.Input<string>;
-  /** The pgpool container: Adminer starts only once it is healthy. */
-  readonly pgpool: docker.Container;
+  /** pgpool: Adminer starts only once it is healthy. */
+  readonly pgpool: Workload;
   /** Host port Adminer is published on, 1–65535. */
   readonly hostPort: number;
   /** Host address the port binds to. @default "127.0.0.1" */
   readonly listenAddress?: string;
   /** Directory holding the build context `adminer/`. @default the program's directory */
   readonly rootDir?: string;
+  /** Where the image is pushed (swarm); unset = built locally only. */
+  readonly registry?: string;
+  /** The engine that builds the image; unset = the default docker provider. */
+  readonly builder?: docker.Provider;
+  /** Swarm: the node Adminer runs on and publishes `hostPort` on. Required with swarm. */
+  readonly swarmNode?: string;
 }
 
 /**
@@ -33,7 +40,7 @@ export interface AdminerArgs extends StackArgs {
  * is only on an internal network).
  */
 export class Adminer extends pulumi.ComponentResource {
-  public readonly container: docker.Container;
+  public readonly container: Workload;
   /** `http://host:port/` where a browser reaches Adminer. */
   public readonly url: string;
 
@@ -51,6 +58,8 @@ export class Adminer extends pulumi.ComponentResource {
         baseImage: args.baseImage,
         rootDir: args.rootDir ?? path.resolve(__dirname, ".."),
         kind: "adminer",
+        registry: args.registry,
+        builder: args.builder,
       },
       this,
     );
@@ -59,7 +68,9 @@ export class Adminer extends pulumi.ComponentResource {
       `${name}-network`,
       {
         name: `${args.prefix}-admin`,
-        driver: "bridge",
+        ...(args.orchestrator === "swarm"
+          ? { driver: "overlay", attachable: true }
+          : { driver: "bridge" }),
         internal: false,
         labels: labels(args.stack, "network"),
       },
@@ -67,9 +78,9 @@ export class Adminer extends pulumi.ComponentResource {
       { ...child, deleteBeforeReplace: true },
     );
 
-    this.container = new docker.Container(
+    this.container = workload(
       `${name}-adminer`,
-      containerArgs({
+      {
         stack: args.stack,
         name: `${args.prefix}-adminer`,
         role: "adminer",
@@ -87,7 +98,8 @@ export class Adminer extends pulumi.ComponentResource {
         ports: [
           { internal: ADMINER_PORT, external: args.hostPort, ip: listenAddress, protocol: "tcp" },
         ],
-      }),
+      },
+      args.orchestrator,
       {
         ...child,
         // Fixed container name and host port.
@@ -95,9 +107,11 @@ export class Adminer extends pulumi.ComponentResource {
         // Every login goes through pgpool.
         dependsOn: [args.pgpool],
       },
+      // A host-mode port on one node: stop-first.
+      { node: args.swarmNode, order: "stop-first" },
     );
 
-    this.url = `http://${hostPort(listenAddress, args.hostPort)}/`;
+    this.url = `http://${hostPort(args.swarmNode ?? listenAddress, args.hostPort)}/`;
     this.registerOutputs({ container: this.container.name, url: this.url });
   }
 }

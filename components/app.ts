@@ -1,10 +1,17 @@
 import { createHash } from "node:crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { checkWholeNumber, containerArgs, TOKEN, type StackArgs } from "./common";
+import {
+  checkWholeNumber,
+  containerArgs,
+  TOKEN,
+  type ContainerSpec,
+  type StackArgs,
+} from "./common";
 import { MAX_REPLICAS } from "./config";
 import { PGPOOL_PORT } from "./pgpool";
 import { ADMIN_TOKEN_FILE, secretFile, secretFileUpload, secretUpload } from "./secrets";
+import { workload, type Workload } from "./workload";
 
 /** Port the app listens on inside its container. */
 export const APP_PORT = 3000;
@@ -19,8 +26,8 @@ export interface AppTierArgs extends StackArgs {
   readonly backendNetwork: pulumi.Input<string>;
   /** The app role's password. */
   readonly appPassword: pulumi.Input<string>;
-  /** The pgpool container: the leader starts only once it is healthy. */
-  readonly pgpool: docker.Container;
+  /** pgpool: the leader starts only once it is healthy. */
+  readonly pgpool: Workload;
   /** Number of app containers, 1–`MAX_REPLICAS`; app-0 is the migration leader. @default 3 */
   readonly replicas?: number;
   /**
@@ -64,10 +71,15 @@ function generation(parts: pulumi.Input<string>[]): pulumi.Output<string> {
  * migrate, and report not ready while the schema is behind what their image ships.
  */
 export class AppTier extends pulumi.ComponentResource {
-  /** All app containers, leader first. */
-  public readonly containers: docker.Container[];
+  /**
+   * All app containers, leader first; on a swarm the two services: the leader's (`…-app-0`,
+   * one task) and the followers' (`…-app`, `replicas - 1` tasks spread over the nodes).
+   */
+  public readonly containers: Workload[];
   /** Hostnames of the replicas on the stack's networks (`app-0`, …), leader first. */
   public readonly hostnames: string[];
+  /** Swarm: the names nginx resolves to every healthy task (`tasks.<service>`). */
+  public readonly taskNames: pulumi.Output<string>[];
 
   constructor(name: string, args: AppTierArgs, opts?: pulumi.ComponentResourceOptions) {
     super(`${TOKEN}:app:AppTier`, name, {}, opts);
@@ -79,7 +91,8 @@ export class AppTier extends pulumi.ComponentResource {
 
     this.containers = [];
     this.hostnames = [];
-    for (let index = 0; index < replicas; index++) {
+    this.taskNames = [];
+    const spec = (index: number): ContainerSpec & { envs: string[] } => {
       const node = `app-${index}`;
       const leader = index === 0;
       const envs = [
@@ -97,33 +110,46 @@ export class AppTier extends pulumi.ComponentResource {
           ? [secretFileUpload(ADMIN_TOKEN_FILE, args.adminToken)]
           : []),
       ];
+      return {
+        stack: args.stack,
+        name: `${args.prefix}-${node}`,
+        role: "app",
+        node,
+        image: args.image,
+        memoryMb: APP_MEMORY_MB,
+        user: "app",
+        healthcheck: ["node", "dist/healthcheck.js"],
+        healthIntervalSeconds: 3,
+        networks: [
+          { name: args.frontendNetwork, aliases: [node] },
+          { name: args.backendNetwork, aliases: [node] },
+        ],
+        envs,
+        uploads,
+        // Graceful shutdown: finish in-flight requests and close sockets before SIGKILL.
+        stopTimeoutSeconds: 15,
+      };
+    };
+
+    if (args.orchestrator === "swarm") {
+      this.swarmServices(name, args, spec, replicas, batch);
+      this.registerOutputs({ containers: this.containers.map((c) => c.name) });
+      return;
+    }
+
+    for (let index = 0; index < replicas; index++) {
+      const node = `app-${index}`;
+      const leader = index === 0;
+      const replica = spec(index);
       const generationOf = generation([
         args.image,
-        ...envs,
-        ...uploads.flatMap((u) => [u.file, u.content]),
+        ...replica.envs,
+        ...(replica.uploads ?? []).flatMap((u) => [u.file, u.content]),
       ]);
       const container = new docker.Container(
         `${name}-${node}`,
         {
-          ...containerArgs({
-            stack: args.stack,
-            name: `${args.prefix}-${node}`,
-            role: "app",
-            node,
-            image: args.image,
-            memoryMb: APP_MEMORY_MB,
-            user: "app",
-            healthcheck: ["node", "dist/healthcheck.js"],
-            healthIntervalSeconds: 3,
-            networks: [
-              { name: args.frontendNetwork, aliases: [node] },
-              { name: args.backendNetwork, aliases: [node] },
-            ],
-            envs,
-            uploads,
-            // Graceful shutdown: finish in-flight requests and close sockets before SIGKILL.
-            stopTimeoutSeconds: 15,
-          }),
+          ...containerArgs(replica),
           // `ha-stack-dev-app-2-1a2b3c4d`: nginx is told these names (only once each is healthy);
           // `app-2` stays the replica's hostname and network alias.
           name: pulumi.interpolate`${args.prefix}-${node}-${generationOf}`,
@@ -146,5 +172,56 @@ export class AppTier extends pulumi.ComponentResource {
     }
 
     this.registerOutputs({ containers: this.containers.map((c) => c.name) });
+  }
+
+  /**
+   * On a swarm: the leader as a service of one task, then the followers as one replicated
+   * service spread over the nodes, updated start-first `batch` tasks at a time and rolled back
+   * by Swarm when a new task fails. Followers share `app-1`'s description: on a swarm a task
+   * does not know its index, and the app uses REPLICA_INDEX only to name itself.
+   */
+  private swarmServices(
+    name: string,
+    args: AppTierArgs,
+    spec: (index: number) => ContainerSpec,
+    replicas: number,
+    batch: number,
+  ): void {
+    const start = { order: "start-first", parallelism: batch } as const;
+    const leaderSpec = spec(0);
+    const leader = workload(
+      `${name}-app-0`,
+      leaderSpec,
+      "swarm",
+      {
+        parent: this,
+        dependsOn: [args.pgpool],
+      },
+      start,
+    );
+    const followerSpec = spec(1);
+    const followers = workload(
+      `${name}-app`,
+      {
+        ...followerSpec,
+        name: `${args.prefix}-app`,
+        node: "app",
+        // Swarm expands these per task: app-1, app-2, … (a slot keeps its number across updates).
+        hostname: "app-{{.Task.Slot}}",
+        envs: followerSpec.envs?.map((e) =>
+          e === "REPLICA_INDEX=1" ? "REPLICA_INDEX={{.Task.Slot}}" : e,
+        ),
+        networks: followerSpec.networks.map((n) => ({ ...n, aliases: ["app"] })),
+      },
+      "swarm",
+      { parent: this, dependsOn: [leader] },
+      { ...start, replicas: replicas - 1, spread: true },
+    );
+    this.containers.push(leader, followers);
+    this.hostnames.push("app-0", "app");
+    this.taskNames.push(
+      pulumi.interpolate`tasks.${leader.name}`,
+      pulumi.interpolate`tasks.${followers.name}`,
+    );
   }
 }

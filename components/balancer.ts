@@ -1,9 +1,9 @@
 import * as command from "@pulumi/command";
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { containerArgs, TOKEN, type StackArgs } from "./common";
+import { TOKEN, type ContainerSpec, type StackArgs } from "./common";
 import { invalid } from "./errors";
 import { renderNginxConf, renderUpstreams, type LbAlgorithm } from "./render/nginx";
+import { workload, type Workload } from "./workload";
 
 /** Port nginx listens on inside its container (non-root, so above 1024). */
 export const NGINX_PORT = 8080;
@@ -17,7 +17,7 @@ export interface BalancerArgs extends StackArgs {
    * The app containers: nginx starts only when every one is healthy, and is told their Docker
    * names (unique per container generation), so it never names a replacement before it is healthy.
    */
-  readonly apps: docker.Container[];
+  readonly apps: Workload[];
   /** Short names of the app replicas (`app-0`, …), one per container of `apps`, same order. */
   readonly upstreams: readonly string[];
   /** Port of the app inside its container. */
@@ -28,13 +28,26 @@ export interface BalancerArgs extends StackArgs {
   readonly listenAddress?: string;
   /** Host port. @default 8080 */
   readonly httpPort?: number;
+  /** Swarm: the app replicas behind `taskNames` (for the status board). */
+  readonly replicas?: number;
+  /** Swarm: the names that resolve to every healthy app task (`tasks.<service>`). */
+  readonly taskNames?: pulumi.Input<string>[];
+  /** Swarm: one nginx per node here, publishing `httpPort` on it. Required with swarm. */
+  readonly edgeNodes?: readonly string[];
 }
 
-/** nginx in front of the app replicas, the only container with a host port (besides an opt-in pgpool port). */
+/**
+ * nginx in front of the app replicas, the only container with a host port (besides an opt-in
+ * pgpool port). On a swarm: one service per edge node, each publishing `httpPort` on its node,
+ * balancing over Swarm DNS's healthy tasks, which the image's entrypoint re-reads every second.
+ */
 export class Balancer extends pulumi.ComponentResource {
-  public readonly container: docker.Container;
-  /** Pushes config changes into the running nginx. */
-  public readonly configPush: command.local.Command;
+  /** The container; on a swarm the first edge node's service. */
+  public readonly container: Workload;
+  /** On a swarm: every edge node's service, in `edgeNodes` order. */
+  public readonly services: Workload[] = [];
+  /** Pushes config changes into the running nginx (one host only; a swarm's follow DNS). */
+  public readonly configPush: command.local.Command | undefined;
 
   constructor(name: string, args: BalancerArgs, opts?: pulumi.ComponentResourceOptions) {
     super(`${TOKEN}:balancer:Balancer`, name, {}, opts);
@@ -50,6 +63,67 @@ export class Balancer extends pulumi.ComponentResource {
     }
     const algorithm = args.algorithm ?? "round_robin";
     const listenPort = NGINX_PORT;
+    const spec = (
+      name: string,
+      node: string,
+      uploads: ContainerSpec["uploads"],
+    ): ContainerSpec => ({
+      stack: args.stack,
+      name,
+      role: "nginx",
+      node,
+      image: args.image,
+      memoryMb: 128,
+      user: "www-data",
+      healthcheck: ["/usr/local/bin/nginx-healthcheck"],
+      networks: [{ name: args.frontendNetwork, aliases: ["nginx"] }],
+      ports: [
+        {
+          internal: NGINX_PORT,
+          external: args.httpPort ?? 8080,
+          ip: args.listenAddress ?? "127.0.0.1",
+          protocol: "tcp",
+        },
+      ],
+      uploads,
+    });
+    if (args.orchestrator === "swarm") {
+      const taskNames = args.taskNames ?? [];
+      const nginxConf = renderNginxConf({
+        algorithm,
+        listenPort,
+        replicas: args.replicas,
+        upstreams: taskNames.map((_, i) => ({ host: `tasks.app-${i}`, port: args.upstreamPort })),
+      });
+      const upstreams = pulumi.all(taskNames).apply((hosts) =>
+        renderUpstreams({
+          algorithm,
+          listenPort,
+          upstreams: hosts.map((host) => ({ host, port: args.upstreamPort })),
+        }),
+      );
+      let previous: Workload[] = args.apps;
+      for (const node of args.edgeNodes ?? []) {
+        const service = workload(
+          `${name}-nginx-${node}`,
+          spec(`${args.prefix}-nginx-${node}`, "nginx", [
+            { file: "/etc/ha-stack/nginx.conf", content: nginxConf },
+            { file: "/etc/ha-stack/upstreams", content: upstreams },
+          ]),
+          "swarm",
+          // One edge at a time: an update stops a node's nginx before its successor can take
+          // the host port, so the other edges serve meanwhile.
+          { parent: this, dependsOn: previous },
+          { node, order: "stop-first" },
+        );
+        this.services.push(service);
+        previous = [service];
+      }
+      this.container = this.services[0];
+      this.configPush = undefined;
+      this.registerOutputs({ services: this.services.map((s) => s.name) });
+      return;
+    }
     // nginx.conf does not name the replicas; validated here with their short names.
     const nginxConf = renderNginxConf({
       algorithm,
@@ -69,32 +143,14 @@ export class Balancer extends pulumi.ComponentResource {
     const containerName = `${args.prefix}-nginx`;
     const child = { parent: this };
 
-    this.container = new docker.Container(
+    this.container = workload(
       `${name}-nginx`,
-      containerArgs({
-        stack: args.stack,
-        name: containerName,
-        role: "nginx",
-        node: "nginx",
-        image: args.image,
-        memoryMb: 128,
-        user: "www-data",
-        healthcheck: ["/usr/local/bin/nginx-healthcheck"],
-        networks: [{ name: args.frontendNetwork, aliases: ["nginx"] }],
-        ports: [
-          {
-            internal: NGINX_PORT,
-            external: args.httpPort ?? 8080,
-            ip: args.listenAddress ?? "127.0.0.1",
-            protocol: "tcp",
-          },
-        ],
-        // The config it starts with; later changes arrive through `configPush` below.
-        uploads: [
-          { file: "/etc/ha-stack/nginx.conf", content: nginxConf },
-          { file: "/etc/ha-stack/upstreams", content: upstreams },
-        ],
-      }),
+      // The config it starts with; later changes arrive through `configPush` below.
+      spec(containerName, "nginx", [
+        { file: "/etc/ha-stack/nginx.conf", content: nginxConf },
+        { file: "/etc/ha-stack/upstreams", content: upstreams },
+      ]),
+      "docker",
       {
         ...child,
         // Fixed container name and host port.

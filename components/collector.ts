@@ -1,8 +1,8 @@
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { databaseEnv } from "./app";
-import { checkWholeNumber, containerArgs, TOKEN, type StackArgs } from "./common";
+import { checkWholeNumber, TOKEN, type StackArgs } from "./common";
 import { secretUpload } from "./secrets";
+import { workload, type Workload } from "./workload";
 
 export interface CollectorArgs extends StackArgs {
   /** `name:tag` of the app image (the collector is the same image with another command). */
@@ -14,12 +14,12 @@ export interface CollectorArgs extends StackArgs {
   /** Seconds between samples, 1–3600. */
   readonly intervalSeconds: number;
   /** What must be healthy first: pgpool, and the leader that creates the metrics table. */
-  readonly after: docker.Container[];
+  readonly after: Workload[];
 }
 
 /** Samples host metrics (load, memory, disk) into the database through pgpool on an interval. */
 export class Collector extends pulumi.ComponentResource {
-  public readonly container: docker.Container;
+  public readonly container: Workload;
 
   constructor(name: string, args: CollectorArgs, opts?: pulumi.ComponentResourceOptions) {
     super(`${TOKEN}:collector:Collector`, name, {}, opts);
@@ -27,9 +27,9 @@ export class Collector extends pulumi.ComponentResource {
     checkWholeNumber(this, "Collector intervalSeconds", interval, 1, 3600);
     const child = { parent: this };
 
-    this.container = new docker.Container(
+    this.container = workload(
       `${name}-collector`,
-      containerArgs({
+      {
         stack: args.stack,
         name: `${args.prefix}-collector`,
         role: "collector",
@@ -44,7 +44,8 @@ export class Collector extends pulumi.ComponentResource {
         networks: [{ name: args.backendNetwork, aliases: ["collector"] }],
         envs: [`COLLECTOR_INTERVAL_SECONDS=${interval}`, ...databaseEnv()],
         uploads: [secretUpload("app", args.appPassword)],
-      }),
+      },
+      args.orchestrator,
       {
         ...child,
         // Fixed container name.

@@ -46,8 +46,14 @@ export function hostPort(address: string, port: number): string {
   return `${address.includes(":") ? `[${address}]` : address}:${port}`;
 }
 
+/** Where the stack runs: containers on one Docker engine, or services on a Docker Swarm. */
+export const ORCHESTRATORS = ["docker", "swarm"] as const;
+export type Orchestrator = (typeof ORCHESTRATORS)[number];
+
 /** What every component of a stack is told: which stack, and the prefix of its Docker names. */
 export interface StackArgs {
+  /** Containers on one engine, or services on a swarm. @default "docker" */
+  readonly orchestrator?: Orchestrator;
   /** Stack name, for the `ha-stack.stack` label. */
   readonly stack: string;
   /** Prefix of every Docker object name, e.g. `ha-stack-dev`. */
@@ -60,20 +66,27 @@ export interface Attachment {
   readonly aliases: string[];
 }
 
-/** A file written into the container before it starts (docker `uploads`). */
+/**
+ * A file the container finds when it starts: a docker `upload` on one host, a Swarm secret
+ * (`secret: true`) or config mounted at `file` on a swarm.
+ */
 export interface Upload {
   readonly file: string;
   readonly content: pulumi.Input<string>;
+  /** A password or token: a Swarm secret rather than a config. @default false */
+  readonly secret?: boolean;
 }
 
 /** What differs between the long-running containers of the stack. */
 export interface ContainerSpec {
   readonly stack: string;
-  /** Physical container name, already carrying the stack prefix. */
-  readonly name: string;
+  /** Physical container (or Swarm service) name, already carrying the stack prefix. */
+  readonly name: pulumi.Input<string>;
   readonly role: Role;
   /** Short name inside the stack (`pg-0`, `app-2`, …); also the container's hostname. */
   readonly node: string;
+  /** The hostname, when it is not `node` (a Swarm template such as `app-{{.Task.Slot}}`). */
+  readonly hostname?: string;
   readonly image: pulumi.Input<string>;
   readonly memoryMb: number;
   /** The healthcheck command (exec form, without "CMD"). */
@@ -87,16 +100,39 @@ export interface ContainerSpec {
   readonly ports?: docker.types.input.ContainerPort[];
   /** Seconds between health probes; the first probe comes one interval after start. @default 2 */
   readonly healthIntervalSeconds?: number;
-  /** Seconds Docker waits after SIGTERM before SIGKILL. @default 10 */
+  /** Seconds Docker waits after the stop signal before SIGKILL. @default 10 */
   readonly stopTimeoutSeconds?: number;
+  /** The signal that stops the main process. @default Docker's (SIGTERM) */
+  readonly stopSignal?: string;
+  /** Seconds before a failing healthcheck counts. @default 120 */
+  readonly startPeriodSeconds?: number;
 }
+
+/** Healthcheck timing shared by both realisations (exec form, `CMD` first). */
+export function healthcheckOf(spec: ContainerSpec): {
+  tests: string[];
+  interval: string;
+  timeout: string;
+  retries: number;
+  startPeriod: string;
+} {
+  return {
+    tests: ["CMD", ...spec.healthcheck],
+    interval: `${spec.healthIntervalSeconds ?? 2}s`,
+    timeout: "5s",
+    retries: 3,
+    startPeriod: `${spec.startPeriodSeconds ?? 120}s`,
+  };
+}
+
+/** Log rotation of every container and task: three files of 10 MB. */
+export const LOG_OPTIONS = { "max-size": "10m", "max-file": "3" };
 
 /**
  * Container arguments every part of the stack shares: healthcheck, `wait` for healthy at
  * creation, restart policy, memory limit, init, bounded logs, labels, hostname.
  */
 export function containerArgs(spec: ContainerSpec): docker.ContainerArgs {
-  const interval = spec.healthIntervalSeconds ?? 2;
   return {
     name: spec.name,
     hostname: spec.node,
@@ -111,19 +147,14 @@ export function containerArgs(spec: ContainerSpec): docker.ContainerArgs {
     memorySwap: spec.memoryMb,
     labels: labels(spec.stack, spec.role, spec.node),
     logDriver: "json-file",
-    logOpts: { "max-size": "10m", "max-file": "3" },
-    healthcheck: {
-      tests: ["CMD", ...spec.healthcheck],
-      interval: `${interval}s`,
-      timeout: "5s",
-      retries: 3,
-      startPeriod: "120s",
-    },
+    logOpts: LOG_OPTIONS,
+    healthcheck: healthcheckOf(spec),
     // Like `docker run --wait`: the resource is created only once the container is healthy,
     // so everything that dependsOn it starts against a working service.
     wait: true,
     waitTimeout: 300,
     stopTimeout: spec.stopTimeoutSeconds ?? 10,
+    stopSignal: spec.stopSignal,
     // On delete or replace the provider removes the container with SIGKILL unless given a grace
     // period: stop it gracefully first (drain requests, checkpoint PostgreSQL).
     destroyGraceSeconds: spec.stopTimeoutSeconds ?? 10,

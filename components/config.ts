@@ -2,6 +2,7 @@ import * as net from "node:net";
 import * as pulumi from "@pulumi/pulumi";
 import { invalid, wholeNumber } from "./errors";
 import { LB_ALGORITHMS } from "./render/nginx";
+import { ORCHESTRATORS } from "./common";
 
 /** The Pulumi project name; config keys are `ha-stack:<key>`. */
 export const PROJECT = "ha-stack";
@@ -62,18 +63,47 @@ function oneOf<V extends string>(row: {
   };
 }
 
-function text(row: {
-  default: string;
+function text<D extends string | undefined>(row: {
+  default: D;
   valid: (value: string) => boolean;
   allowed: string;
   description: string;
-}): ConfigKey<string> {
+}): ConfigKey<string | D> {
   return {
     type: "string",
     default: row.default,
     allowed: row.allowed,
     description: row.description,
     parse: (value) => (typeof value === "string" && row.valid(value) ? value : INVALID),
+  };
+}
+
+// A node's hostname as Swarm knows it (`docker node ls`): an RFC 1123 label sequence.
+const HOSTNAME =
+  /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** A comma-separated list of distinct node hostnames, `min` to `max` of them; unset = none. */
+function nodeList(row: {
+  min: number;
+  max: number;
+  description: string;
+}): ConfigKey<readonly string[] | undefined> {
+  const count = row.min === row.max ? `exactly ${row.min}` : `${row.min} to ${row.max}`;
+  return {
+    type: "string",
+    default: undefined,
+    allowed: `${count} distinct node hostnames, comma-separated (e.g. node-1,node-2)`,
+    description: row.description,
+    parse(value) {
+      if (typeof value !== "string") return INVALID;
+      const names = value.split(",").map((name) => name.trim());
+      const ok =
+        names.length >= row.min &&
+        names.length <= row.max &&
+        names.every((name) => HOSTNAME.test(name)) &&
+        new Set(names).size === names.length;
+      return ok ? Object.freeze(names) : INVALID;
+    },
   };
 }
 
@@ -94,6 +124,9 @@ function flag(row: { default: boolean; description: string }): ConfigKey<boolean
 // Docker's reference grammar, simplified: [registry[:port]/]path[:tag][@digest], lower-case path.
 const IMAGE_REFERENCE =
   /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+// A registry as the first part of an image reference: host[:port].
+const REGISTRY = /^[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]{1,5})?$/;
 
 // Docker object names: [a-zA-Z0-9][a-zA-Z0-9_.-]*. Stack names become part of every name.
 const DOCKER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -166,12 +199,37 @@ export const CONFIG_KEYS = {
     max: 65535,
     description: "Host port Adminer publishes, bound to listenAddress, not httpPort or pgpoolPort.",
   }),
+  orchestrator: oneOf({
+    default: "docker",
+    values: ORCHESTRATORS,
+    description:
+      "docker: containers on one Docker engine; swarm: services on a Docker Swarm, through the manager in docker:host.",
+  }),
+  registry: text({
+    default: undefined,
+    valid: (value) => REGISTRY.test(value),
+    allowed: "a registry host[:port] every node can pull from, e.g. 127.0.0.1:5000",
+    description:
+      "Where the images are pushed for the swarm's nodes to pull (orchestrator swarm only; required there).",
+  }),
+  databaseNodes: nodeList({
+    min: 2,
+    max: 2,
+    description:
+      "Swarm: the nodes pg-0 and pg-1 run on, each with its own data volume (orchestrator swarm only; required there).",
+  }),
+  edgeNodes: nodeList({
+    min: 1,
+    max: MAX_REPLICAS,
+    description:
+      "Swarm: the nodes on which nginx publishes httpPort (orchestrator swarm only; required there).",
+  }),
   rolloutBatch: integer({
     default: 1,
     min: 1,
     max: MAX_REPLICAS,
     description:
-      "No effect since rollouts became start-first (kept so existing stacks stay valid): every follower's replacement starts at once, and each is healthy and in nginx before its old container goes.",
+      "Swarm: follower tasks an update replaces at once (start-first). One host: no effect (kept so existing stacks stay valid); every follower's replacement starts at once, and each is healthy and in nginx before its old container goes.",
   }),
 };
 
@@ -257,6 +315,8 @@ export function parseConfig(
     );
   }
 
+  errors.push(...orchestratorErrors(config, raw));
+
   if (errors.length > 0) {
     throw new Error(`Invalid ${PROJECT} configuration:\n  ${errors.join("\n  ")}`);
   }
@@ -275,6 +335,42 @@ export function parseConfig(
   }
 
   return Object.freeze({ stack, prefix: `${PROJECT}-${stack}`, ...config });
+}
+
+/** Keys that only one orchestrator takes, or that the other requires. */
+function orchestratorErrors(config: ConfigValues, raw: RawConfig): string[] {
+  const errors: string[] = [];
+  const swarmOnly = ["registry", "databaseNodes", "edgeNodes"] as const;
+  if (config.orchestrator === "docker") {
+    for (const key of swarmOnly) {
+      if (raw[key] !== undefined) {
+        errors.push(invalid(`${PROJECT}:${key}`, raw[key], "unset unless orchestrator is swarm"));
+      }
+    }
+    return errors;
+  }
+  for (const key of swarmOnly) {
+    if (raw[key] === undefined) {
+      errors.push(
+        invalid(
+          `${PROJECT}:${key}`,
+          undefined,
+          `${CONFIG_KEYS[key].allowed} (required with orchestrator swarm)`,
+        ),
+      );
+    }
+  }
+  // A host port of a task that may move between nodes has no fixed address to give.
+  if (config.pgpoolPort !== undefined) {
+    errors.push(
+      invalid(
+        `${PROJECT}:pgpoolPort`,
+        raw.pgpoolPort,
+        "unset with orchestrator swarm (pgpool moves between nodes; reach it through Adminer or the app)",
+      ),
+    );
+  }
+  return errors;
 }
 
 /** Reads this stack's `ha-stack:*` config and validates it (the one place config is read). */

@@ -1,10 +1,10 @@
-import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { checkWholeNumber, TOKEN, type StackArgs } from "./common";
 import { MAX_REPLICAS } from "./config";
 import { Pgpool } from "./pgpool";
 import { PostgresNode } from "./postgres-node";
 import { type PasswordName } from "./secrets";
+import { type Workload } from "./workload";
 
 /** Connections one app replica's pool may hold (its pg Pool `max` plus the chat listener). */
 export const CONNECTIONS_PER_REPLICA = 6;
@@ -33,6 +33,8 @@ export interface DatabaseArgs extends StackArgs {
   readonly pgpoolPort?: number;
   /** Host address `pgpoolPort` binds to. @default "127.0.0.1" */
   readonly listenAddress?: string;
+  /** Swarm: the nodes pg-0 and pg-1 run on. Required with swarm. */
+  readonly swarmNodes?: readonly [string, string];
 }
 
 /**
@@ -52,12 +54,14 @@ export class Database extends pulumi.ComponentResource {
 
     // PostgreSQL's max_connections: every pgpool child, plus headroom for admin sessions.
     const maxConnections = children + 20;
-    const node = (index: 0 | 1, after: docker.Container[]): PostgresNode =>
+    const node = (index: 0 | 1, after: Workload[]): PostgresNode =>
       new PostgresNode(
         `${name}-pg-${index}`,
         {
           stack: args.stack,
           prefix: args.prefix,
+          orchestrator: args.orchestrator,
+          swarmNode: args.swarmNodes?.[index],
           index,
           image: args.postgresImage,
           backendNetwork: args.backendNetwork,
@@ -78,6 +82,7 @@ export class Database extends pulumi.ComponentResource {
       {
         stack: args.stack,
         prefix: args.prefix,
+        orchestrator: args.orchestrator,
         image: args.pgpoolImage,
         backendNetwork: args.backendNetwork,
         dbaccessNetwork: args.dbaccessNetwork,

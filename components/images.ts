@@ -15,10 +15,14 @@ export interface ImagesArgs {
   readonly baseImage: string;
   /** Directory holding the build contexts `postgres/`, `pgpool/`, `app/`, `nginx/`. @default the program's directory */
   readonly rootDir?: string;
+  /** `host[:port]` of a registry to push to (a swarm's nodes pull from it); unset = local only. */
+  readonly registry?: string;
+  /** The engine that builds (and pushes) the images; unset = the default docker provider. */
+  readonly builder?: docker.Provider;
 }
 
 /**
- * Builds the stack's images locally (never pushed). Each image is tagged with a digest of its
+ * Builds the stack's images (and pushes them to `registry` when one is given). Each image is tagged with a digest of its
  * build context and base image, so a container's `image` input changes exactly when what it
  * runs changes: no replace on every deploy, and a real change always rolls out.
  */
@@ -40,12 +44,20 @@ export class Images extends pulumi.ComponentResource {
 }
 
 /**
- * One image built locally from the build context `<rootDir>/<kind>`, tagged with a digest of
- * that context and the base image, named `<prefix>-<kind>:<tag>`; a child of `parent`.
+ * One image built from the build context `<rootDir>/<kind>`, tagged with a digest of that
+ * context and the base image, named `[<registry>/]<prefix>-<kind>:<tag>` and pushed when a
+ * registry is given; a child of `parent`.
  */
 export function localImage(
   logicalName: string,
-  args: { prefix: string; baseImage: string; rootDir: string; kind: string },
+  args: {
+    prefix: string;
+    baseImage: string;
+    rootDir: string;
+    kind: string;
+    registry?: string;
+    builder?: docker.Provider;
+  },
   parent: pulumi.Resource,
 ): docker.Image {
   const context = path.join(args.rootDir, args.kind);
@@ -56,14 +68,16 @@ export function localImage(
   return new docker.Image(
     logicalName,
     {
-      imageName: `${args.prefix}-${args.kind}:${tag}`,
+      imageName: `${args.registry ? `${args.registry}/` : ""}${args.prefix}-${args.kind}:${tag}`,
       build: {
         context: relative,
         dockerfile: path.join(relative, "Dockerfile"),
         args: { BASE_IMAGE: args.baseImage },
       },
-      skipPush: true,
+      // A content tag names exactly one build: a service updates when, and only when, the
+      // image changed, and every node pulls the same one.
+      ...(args.registry ? { registry: { server: args.registry } } : { skipPush: true }),
     },
-    { parent },
+    { parent, provider: args.builder },
   );
 }

@@ -25,7 +25,11 @@ export class Networks extends pulumi.ComponentResource {
         `${name}-${suffix}`,
         {
           name: `${args.prefix}-${suffix}`,
-          driver: "bridge",
+          // A swarm's networks span its nodes; `attachable` lets a plain container join one
+          // (a one-off psql, a probe) as it can join a bridge network on one host.
+          ...(args.orchestrator === "swarm"
+            ? { driver: "overlay", attachable: true }
+            : { driver: "bridge" }),
           internal,
           labels: labels(args.stack, "network"),
         },

@@ -1,11 +1,11 @@
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { containerArgs, hostPort, TOKEN, type StackArgs } from "./common";
+import { hostPort, TOKEN, type StackArgs } from "./common";
 import { invalid } from "./errors";
 import { POSTGRES_PORT, type PostgresNode } from "./postgres-node";
 import { renderPgpoolConf, renderPoolHba } from "./render/pgpool";
 import { slotName } from "./render/postgres";
 import { secretUpload, type PasswordName } from "./secrets";
+import { workload, type Workload } from "./workload";
 
 /** Port of pgpool inside the backend network (and the container side of a published port). */
 export const PGPOOL_PORT = 9999;
@@ -38,7 +38,8 @@ export interface PgpoolArgs extends StackArgs {
  * name it had as a child of `Database` (`<name>`), with an alias to that former parent.
  */
 export class Pgpool extends pulumi.ComponentResource {
-  public readonly container: docker.Container;
+  /** The container, or the service on a swarm (one task, free to move between nodes). */
+  public readonly container: Workload;
   /** `host:port` where the host reaches pgpool; undefined when no port is published. */
   public readonly hostEndpoint: string | undefined;
 
@@ -54,9 +55,9 @@ export class Pgpool extends pulumi.ComponentResource {
     const child = { parent: this, aliases: [{ parent: opts?.parent }] };
     const listenAddress = args.listenAddress ?? "127.0.0.1";
 
-    this.container = new docker.Container(
+    this.container = workload(
       name,
-      containerArgs({
+      {
         stack: args.stack,
         name: `${args.prefix}-pgpool`,
         role: "pgpool",
@@ -102,7 +103,8 @@ export class Pgpool extends pulumi.ComponentResource {
           secretUpload("app", args.passwords.app),
           secretUpload("pgpool", args.passwords.pgpool),
         ],
-      }),
+      },
+      args.orchestrator,
       {
         ...child,
         // Fixed container name (and maybe a fixed host port).

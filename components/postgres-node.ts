@@ -1,8 +1,9 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { containerArgs, labels, TOKEN, type StackArgs } from "./common";
+import { labels, TOKEN, type StackArgs } from "./common";
 import { renderPgHba, renderPostgresqlConf } from "./render/postgres";
 import { PASSWORDS, secretUpload, type PasswordName } from "./secrets";
+import { workload, type Workload } from "./workload";
 
 /** Port of PostgreSQL inside the backend network. */
 export const POSTGRES_PORT = 5432;
@@ -27,7 +28,9 @@ export interface PostgresNodeArgs extends StackArgs {
   /** Keep the data volume on `pulumi destroy`. @default true */
   readonly retainData?: boolean;
   /** What must be healthy first (the standby clones the primary). @default [] */
-  readonly after?: docker.Container[];
+  readonly after?: Workload[];
+  /** Swarm: the node this one runs on (its data volume lives there). Required with swarm. */
+  readonly swarmNode?: string;
 }
 
 /**
@@ -39,8 +42,10 @@ export interface PostgresNodeArgs extends StackArgs {
 export class PostgresNode extends pulumi.ComponentResource {
   /** Hostname on the backend network (`pg-0`, `pg-1`). */
   public readonly hostname: string;
-  public readonly volume: docker.Volume;
-  public readonly container: docker.Container;
+  /** The data volume; on a swarm it is made by Docker on the pinned node, not declared here. */
+  public readonly volume: docker.Volume | undefined;
+  /** The container, or the service on a swarm. */
+  public readonly container: Workload;
 
   constructor(name: string, args: PostgresNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super(`${TOKEN}:postgres:PostgresNode`, name, {}, opts);
@@ -50,53 +55,63 @@ export class PostgresNode extends pulumi.ComponentResource {
     const child = { parent: this, aliases: [{ parent: opts?.parent }] };
 
     this.hostname = node;
-    this.volume = new docker.Volume(
-      `${name}-data`,
-      { name: `${args.prefix}-${node}-data`, labels: labels(args.stack, "data", node) },
-      { ...child, retainOnDelete: args.retainData ?? true },
-    );
-    this.container = new docker.Container(
+    const swarm = args.orchestrator === "swarm";
+    const volumeName = `${args.prefix}-${node}-data`;
+    // On a swarm a volume is local to the node of the task that mounts it: Docker creates it
+    // there when the pinned task first starts, and keeps it when the service goes.
+    this.volume = swarm
+      ? undefined
+      : new docker.Volume(
+          `${name}-data`,
+          { name: volumeName, labels: labels(args.stack, "data", node) },
+          { ...child, retainOnDelete: args.retainData ?? true },
+        );
+    this.container = workload(
       name,
       {
-        ...containerArgs({
-          stack: args.stack,
-          name: `${args.prefix}-${node}`,
-          role: "postgres",
-          node,
-          image: args.image,
-          memoryMb: POSTGRES_MEMORY_MB,
-          user: "postgres",
-          healthcheck: ["/usr/local/bin/pg-healthcheck"],
-          networks: [{ name: args.backendNetwork, aliases: [node] }],
-          envs: [
-            `PG_NODE_NAME=${node}`,
-            `PG_PEER_HOST=${peer}`,
-            `PG_INITIAL_ROLE=${args.index === 0 ? "primary" : "standby"}`,
-            `PG_SYNCHRONOUS=${args.synchronousReplication ? "on" : "off"}`,
-            `PG_FENCE_WAIT_SECONDS=${FENCE_WAIT_SECONDS}`,
-          ],
-          volumes: [{ volumeName: this.volume.name, containerPath: "/var/lib/postgresql/data" }],
-          uploads: [
-            {
-              file: "/etc/ha-stack/postgresql.conf",
-              content: renderPostgresqlConf({
-                nodeName: node,
-                peerHost: peer,
-                synchronousReplication: args.synchronousReplication ?? false,
-                maxConnections: args.maxConnections,
-                memoryMb: POSTGRES_MEMORY_MB,
-              }),
-            },
-            { file: "/etc/ha-stack/pg_hba.conf", content: renderPgHba() },
-            ...PASSWORDS.map((password) => secretUpload(password, args.passwords[password])),
-          ],
-          // A checkpoint on shutdown can take a while; a SIGKILL would force crash recovery.
-          stopTimeoutSeconds: 60,
-        }),
+        stack: args.stack,
+        name: `${args.prefix}-${node}`,
+        role: "postgres",
+        node,
+        image: args.image,
+        memoryMb: POSTGRES_MEMORY_MB,
+        user: "postgres",
+        healthcheck: ["/usr/local/bin/pg-healthcheck"],
+        networks: [{ name: args.backendNetwork, aliases: [node] }],
+        envs: [
+          `PG_NODE_NAME=${node}`,
+          `PG_PEER_HOST=${peer}`,
+          `PG_INITIAL_ROLE=${args.index === 0 ? "primary" : "standby"}`,
+          `PG_SYNCHRONOUS=${args.synchronousReplication ? "on" : "off"}`,
+          `PG_FENCE_WAIT_SECONDS=${FENCE_WAIT_SECONDS}`,
+        ],
+        volumes: [
+          {
+            volumeName: this.volume?.name ?? volumeName,
+            containerPath: "/var/lib/postgresql/data",
+          },
+        ],
+        uploads: [
+          {
+            file: "/etc/ha-stack/postgresql.conf",
+            content: renderPostgresqlConf({
+              nodeName: node,
+              peerHost: peer,
+              synchronousReplication: args.synchronousReplication ?? false,
+              maxConnections: args.maxConnections,
+              memoryMb: POSTGRES_MEMORY_MB,
+            }),
+          },
+          { file: "/etc/ha-stack/pg_hba.conf", content: renderPgHba() },
+          ...PASSWORDS.map((password) => secretUpload(password, args.passwords[password])),
+        ],
+        // A checkpoint on shutdown can take a while; a SIGKILL would force crash recovery.
+        stopTimeoutSeconds: 60,
         // SIGINT is PostgreSQL's "fast" shutdown; SIGTERM ("smart") waits for pgpool's
         // pooled connections to close, which they never do.
         stopSignal: "SIGINT",
       },
+      args.orchestrator,
       {
         ...child,
         // Fixed container name.
@@ -104,8 +119,10 @@ export class PostgresNode extends pulumi.ComponentResource {
         // The standby clones the primary with pg_basebackup: the primary must be up first.
         dependsOn: args.after ?? [],
       },
+      // One task, on its node, with its volume: stop the old before the new mounts the data.
+      { node: args.swarmNode, order: "stop-first" },
     );
 
-    this.registerOutputs({ container: this.container.name, volume: this.volume.name });
+    this.registerOutputs({ container: this.container.name, volume: volumeName });
   }
 }

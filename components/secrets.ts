@@ -21,7 +21,7 @@ export function secretUpload(password: PasswordName, value: pulumi.Input<string>
 
 /** A secret as a file written into a container; the content stays secret in state. */
 export function secretFileUpload(file: string, value: pulumi.Input<string>): Upload {
-  return { file, content: pulumi.secret(value) };
+  return { file, content: pulumi.secret(value), secret: true };
 }
 
 /**

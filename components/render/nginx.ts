@@ -22,6 +22,11 @@ export interface NginxConfInput {
   readonly upstreams: readonly NginxUpstream[];
   /** Port nginx listens on inside its container (8080; nginx runs as www-data). */
   readonly listenPort: number;
+  /**
+   * Replicas behind the upstreams, for `/stack.json`, when a name stands for several (on a
+   * swarm `tasks.<service>` resolves to every healthy task). @default upstreams.length
+   */
+  readonly replicas?: number;
 }
 
 /** Most upstreams a config may name (the stack's replica bound). */
@@ -59,6 +64,9 @@ function validate(input: NginxConfInput): void {
   }
   checkInteger("nginx listenPort", input.listenPort, 1, 65535);
   checkInteger("nginx upstreams.length", input.upstreams.length, 1, MAX_UPSTREAMS);
+  if (input.replicas !== undefined) {
+    checkInteger("nginx replicas", input.replicas, 1, MAX_UPSTREAMS);
+  }
   const seen = new Set<string>();
   input.upstreams.forEach(({ host, port }, i) => {
     if (typeof host !== "string" || !HOST.test(host)) {
@@ -86,7 +94,10 @@ function validate(input: NginxConfInput): void {
  */
 /** `/stack.json`'s body: the replicas nginx balances over and how. */
 function stackJson(input: NginxConfInput): string {
-  return JSON.stringify({ replicas: input.upstreams.length, lbAlgorithm: input.algorithm });
+  return JSON.stringify({
+    replicas: input.replicas ?? input.upstreams.length,
+    lbAlgorithm: input.algorithm,
+  });
 }
 
 export function renderNginxConf(input: NginxConfInput): string {
@@ -211,8 +222,9 @@ ${directive === undefined ? "        # round robin: nginx's default method\n" : 
 }
 
 /**
- * `/etc/ha-stack/upstreams`: one `host port params` line per replica, which the image's
- * entrypoint resolves into `server <ip>:<port> <params>;` lines.
+ * `/etc/ha-stack/upstreams`: one `host port params` line per replica (or per name that stands
+ * for several), which the image's entrypoint resolves into one `server <ip>:<port> <params>;`
+ * line per address.
  */
 export function renderUpstreams(input: NginxConfInput): string {
   validate(input);

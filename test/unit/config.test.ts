@@ -23,6 +23,10 @@ describe("parseConfig", () => {
       collectorIntervalSeconds: 15,
       adminUi: true,
       adminPort: 8081,
+      orchestrator: "docker",
+      registry: undefined,
+      databaseNodes: undefined,
+      edgeNodes: undefined,
       rolloutBatch: 1,
     });
   });
@@ -126,7 +130,7 @@ describe("parseConfig", () => {
     [
       "replica",
       "5",
-      `ha-stack config key is "replica"; allowed: replicas, lbAlgorithm, httpPort, listenAddress, pgpoolPort, baseImage, synchronousReplication, retainData, collectorIntervalSeconds, adminUi, adminPort, rolloutBatch`,
+      `ha-stack config key is "replica"; allowed: replicas, lbAlgorithm, httpPort, listenAddress, pgpoolPort, baseImage, synchronousReplication, retainData, collectorIntervalSeconds, adminUi, adminPort, orchestrator, registry, databaseNodes, edgeNodes, rolloutBatch`,
     ],
     // An empty string is a bad value, not "unset" (`pulumi config rm` unsets a key).
     ["replicas", "", `ha-stack:replicas is ""; allowed: a whole number from 1 to 32`],
@@ -186,6 +190,60 @@ describe("parseConfig", () => {
     expect(
       parseConfig({ adminUi: "false", adminPort: "9001", pgpoolPort: "9001" }, "dev"),
     ).toMatchObject({ adminPort: 9001, pgpoolPort: 9001 });
+  });
+
+  describe("orchestrator swarm", () => {
+    const swarm = {
+      orchestrator: "swarm",
+      registry: "127.0.0.1:5055",
+      databaseNodes: "node-1, node-2",
+      edgeNodes: "node-1,node-2,node-3",
+    };
+
+    it("takes the registry and the node lists (blanks around commas trimmed)", () => {
+      expect(parseConfig(swarm, "dev")).toMatchObject({
+        orchestrator: "swarm",
+        registry: "127.0.0.1:5055",
+        databaseNodes: ["node-1", "node-2"],
+        edgeNodes: ["node-1", "node-2", "node-3"],
+      });
+    });
+
+    it("requires the registry and both node lists, naming each", () => {
+      expect(bad({ orchestrator: "swarm" })).toThrow(
+        `Invalid ha-stack configuration:
+  ha-stack:registry is undefined; allowed: a registry host[:port] every node can pull from, e.g. 127.0.0.1:5000 (required with orchestrator swarm)
+  ha-stack:databaseNodes is undefined; allowed: exactly 2 distinct node hostnames, comma-separated (e.g. node-1,node-2) (required with orchestrator swarm)
+  ha-stack:edgeNodes is undefined; allowed: 1 to 32 distinct node hostnames, comma-separated (e.g. node-1,node-2) (required with orchestrator swarm)`,
+      );
+    });
+
+    it.each<[string, string, string]>([
+      ["databaseNodes", "node-1", "exactly 2 distinct node hostnames"],
+      ["databaseNodes", "node-1,node-1", "exactly 2 distinct node hostnames"],
+      ["databaseNodes", "node-1,node-2,node-3", "exactly 2 distinct node hostnames"],
+      ["edgeNodes", "node_1", "1 to 32 distinct node hostnames"],
+      ["edgeNodes", "", "1 to 32 distinct node hostnames"],
+      ["registry", "http://127.0.0.1:5000", "a registry host[:port]"],
+    ])("rejects %s = %j", (key, value, allowed) => {
+      expect(bad({ ...swarm, [key]: value })).toThrow(
+        `ha-stack:${key} is ${JSON.stringify(value)}; allowed: ${allowed}`,
+      );
+    });
+
+    it("refuses pgpoolPort: pgpool moves between nodes", () => {
+      expect(bad({ ...swarm, pgpoolPort: "15432" })).toThrow(
+        `ha-stack:pgpoolPort is "15432"; allowed: unset with orchestrator swarm`,
+      );
+    });
+
+    it("refuses the swarm keys on one host, where they would do nothing", () => {
+      expect(bad({ registry: "127.0.0.1:5055", edgeNodes: "node-1" })).toThrow(
+        `Invalid ha-stack configuration:
+  ha-stack:registry is "127.0.0.1:5055"; allowed: unset unless orchestrator is swarm
+  ha-stack:edgeNodes is "node-1"; allowed: unset unless orchestrator is swarm`,
+      );
+    });
   });
 
   it("reports every bad key at once", () => {
