@@ -28,6 +28,8 @@ const LB = `${PREFIX}-lb`;
 const FILLER = `${PREFIX}-filler`;
 const LATE_LB = `${PREFIX}-lb-late`;
 const LATE_APP = `${PREFIX}-late-0`;
+const POOL_LB = `${PREFIX}-lb-pool`;
+const POOL_APPS = ["pool-a", "pool-b"].map((name) => `${PREFIX}-${name}`);
 const APPS = ["app-0", "app-1", "app-2"];
 const container = (app: string): string => `${PREFIX}-${app}`;
 
@@ -157,7 +159,7 @@ async function ipOf(name: string): Promise<string> {
 }
 
 async function removeAll(): Promise<void> {
-  const names = [LB, FILLER, LATE_LB, LATE_APP, ...APPS.map(container)];
+  const names = [LB, FILLER, LATE_LB, LATE_APP, POOL_LB, ...POOL_APPS, ...APPS.map(container)];
   await run("docker", ["rm", "--force", ...names]).catch(() => undefined);
   await run("docker", ["network", "rm", NETWORK]).catch(() => undefined);
 }
@@ -465,6 +467,60 @@ describe("nginx image", () => {
     });
     expect(answer.body).toBe("late-0");
     expect(Date.now() - began).toBeLessThan(5_000);
+  });
+
+  it("balances over every address of a name that resolves to several (a swarm's tasks.<service>)", async () => {
+    // Two containers under one network alias: Docker's DNS answers `pool` with both addresses,
+    // as Swarm's answers `tasks.<service>` with every healthy task.
+    for (const name of POOL_APPS) {
+      await docker(
+        "run",
+        "--detach",
+        "--init",
+        "--name",
+        name,
+        "--hostname",
+        name.slice(PREFIX.length + 1),
+        "--network",
+        NETWORK,
+        "--network-alias",
+        "pool",
+        UPSTREAM_IMAGE,
+      );
+    }
+    const pool: NginxConfInput = {
+      algorithm: "round_robin",
+      upstreams: [{ host: "pool", port: 3000 }],
+      listenPort: 8080,
+      replicas: 2,
+    };
+    await docker(
+      "create",
+      "--init",
+      "--name",
+      POOL_LB,
+      "--network",
+      NETWORK,
+      "--publish",
+      "127.0.0.1::8080",
+      NGINX_IMAGE,
+    );
+    await upload(POOL_LB, "/etc/ha-stack/nginx.conf", renderNginxConf(pool));
+    await upload(POOL_LB, "/etc/ha-stack/upstreams", renderUpstreams(pool));
+    await docker("start", POOL_LB);
+    const poolPort = Number(/:(\d+)/.exec(await docker("port", POOL_LB, "8080/tcp"))?.[1]);
+    await until("the pool balancer to be healthy", 30_000, async () =>
+      (await inspect(POOL_LB, "{{.State.Health.Status}}")) === "healthy" ? true : undefined,
+    );
+    const answers: string[] = [];
+    for (let i = 0; i < 20; i++) answers.push((await get("/cgi-bin/name", false, poolPort)).body);
+    expect(answers.filter((a) => a === "pool-a")).toHaveLength(10);
+    expect(answers.filter((a) => a === "pool-b")).toHaveLength(10);
+    expect(await logs(POOL_LB)).toMatch(/upstream servers: pool=\S+ pool=\S+ \n/);
+    expect(JSON.parse((await get("/stack.json", false, poolPort)).body)).toEqual({
+      replicas: 2,
+      lbAlgorithm: "round_robin",
+    });
   });
 
   it("stops gracefully on docker stop: the in-flight request finishes, exit status 0", async () => {
