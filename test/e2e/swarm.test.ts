@@ -1,0 +1,363 @@
+// The whole stack with orchestrator=swarm on the real three-node swarm lab (scripts/swarm-lab.sh),
+// through the test engine (the real Pulumi engine cannot be built here, #10): it converges and
+// spreads, every edge reaches every node's replicas, it scales and rolls under load, Swarm rolls
+// a never-healthy release back by itself, replaces a removed task, survives a node's loss and
+// the loss of the primary's node, and destroy leaves only the data volumes.
+// The provider talks to node-3's manager; pg-0 is pinned to node-1 and pg-1 to node-2.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EngineError } from "./engine/engine";
+import { get, LoadLoop, type LoadReport } from "../../ops/http";
+import { waitFor } from "../../ops/poll";
+import { addMigration, copyProgram, getInfo, removeProgramCopy } from "../../ops/rollout";
+import { downStack, upStack, type Stack } from "../../ops/stack";
+import {
+  lab,
+  nodeAddress,
+  nodeDocker,
+  nodeHost,
+  nodesOf,
+  serviceReplicas,
+  tasksOf,
+  type LabNode,
+} from "../../ops/swarm";
+
+const STACK = "swarm";
+const PREFIX = `ha-stack-${STACK}`;
+const MANAGER: LabNode = 3;
+const manager = nodeDocker(MANAGER);
+const CONFIG = {
+  orchestrator: "swarm",
+  registry: "127.0.0.1:5055",
+  databaseNodes: "node-1,node-2",
+  edgeNodes: "node-1,node-2,node-3",
+  replicas: "3",
+  synchronousReplication: "true",
+  collectorIntervalSeconds: "0",
+  "docker:host": nodeHost(MANAGER),
+};
+const edge = (n: LabNode): string => `http://${nodeAddress(n)}:8080/`;
+const FOLLOWERS = `${PREFIX}-app`;
+const LEADER = `${PREFIX}-app-0`;
+
+let programDir: string;
+let stack: Stack;
+/** What each step measured, printed at the end (and by BENCHMARKS.md's swarm section). */
+const figures: Record<string, unknown> = {};
+
+async function deploy(config: Record<string, string> = {}): Promise<Stack> {
+  const started = Date.now();
+  const result = await upStack(STACK, { ...CONFIG, ...config }, programDir);
+  figures[`up ${JSON.stringify(config)} s`] = Math.round((Date.now() - started) / 100) / 10;
+  return result;
+}
+
+/** Steady /api/info load through one edge, bounded (20/s, at most 10 minutes). */
+const load = (n: LabNode, rate = 20): LoadLoop =>
+  new LoadLoop(() => getInfo(edge(n)), {
+    ratePerSecond: rate,
+    maxRequests: rate * 600,
+    maxSeconds: 600,
+  });
+
+/** POST /api/users through one edge; the new user's id, or throws. */
+async function postUser(n: LabNode, name: string): Promise<number> {
+  const response = await fetch(`${edge(n)}api/users`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${String(stack.result.outputs.adminToken)}`,
+      "content-type": "application/json",
+    },
+    body: JSON.stringify({ name }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const body = await response.text();
+  if (response.status !== 201) throw new Error(`HTTP ${response.status}: ${body.slice(0, 200)}`);
+  return (JSON.parse(body) as { id: number }).id;
+}
+
+interface PoolNode {
+  hostname: string;
+  status: string;
+  role: string;
+  pg_role: string;
+  replication_sync_state: string;
+}
+
+/** pgpool's view of the pair, as the status board reads it through `n`'s edge. */
+async function poolNodes(n: LabNode): Promise<PoolNode[]> {
+  const status = (await get(`${edge(n)}api/status`, { timeoutMs: 10_000 })).json<{
+    poolNodes: { ok: boolean; value: PoolNode[] };
+  }>();
+  if (!status.poolNodes.ok) throw new Error("the status board could not read pgpool");
+  return status.poolNodes.value;
+}
+
+const roleOf = (nodes: PoolNode[], host: string): string | undefined =>
+  nodes.find((p) => p.hostname === host && p.status === "up")?.role;
+
+/** Waits until pgpool sees `primary` as its up primary and the other as its up standby. */
+async function waitPair(n: LabNode, primary: string, standby: string, ms: number): Promise<void> {
+  await waitFor(
+    `${primary} primary and ${standby} standby, both up`,
+    async () => {
+      const nodes = await poolNodes(n).catch(() => []);
+      return roleOf(nodes, primary) === "primary" && roleOf(nodes, standby) === "standby"
+        ? true
+        : undefined;
+    },
+    ms,
+    1_000,
+  );
+}
+
+const summary = (report: LoadReport) => ({
+  sent: report.sent,
+  failed: report.failed,
+  firstFailures: report.failures.slice(0, 5),
+});
+
+beforeAll(async () => {
+  await lab(["up"]);
+  programDir = copyProgram();
+  stack = await deploy();
+}, 1_500_000);
+
+afterAll(async () => {
+  console.log(`swarm figures: ${JSON.stringify(figures, null, 2)}`);
+  if (programDir === undefined) return;
+  // A node a failed test left stopped or cut comes back, so down can reach everything.
+  await lab(["up"]).catch(() => undefined);
+  await downStack(STACK, programDir).catch((e: unknown) => console.log(`down: ${String(e)}`));
+  for (const n of [1, 2] as const) {
+    await nodeDocker(n)
+      .getVolume(`${PREFIX}-pg-${n - 1}-data`)
+      .remove()
+      .catch(() => undefined);
+  }
+  removeProgramCopy(programDir);
+}, 900_000);
+
+describe("a stack on a three-node swarm", () => {
+  it("converges: every service runs, pg-0 and pg-1 on their nodes, the followers on two nodes or more", async () => {
+    const replicas = await serviceReplicas(manager, STACK);
+    expect(replicas).toEqual({
+      [`${PREFIX}-pg-0`]: "1/1",
+      [`${PREFIX}-pg-1`]: "1/1",
+      [`${PREFIX}-pgpool`]: "1/1",
+      [LEADER]: "1/1",
+      [FOLLOWERS]: "2/2",
+      [`${PREFIX}-nginx-node-1`]: "1/1",
+      [`${PREFIX}-nginx-node-2`]: "1/1",
+      [`${PREFIX}-nginx-node-3`]: "1/1",
+      [`${PREFIX}-adminer`]: "1/1",
+    });
+    expect(await nodesOf(manager, `${PREFIX}-pg-0`)).toEqual(["node-1"]);
+    expect(await nodesOf(manager, `${PREFIX}-pg-1`)).toEqual(["node-2"]);
+    expect((await nodesOf(manager, FOLLOWERS)).length).toBe(2);
+    expect(stack.result.outputs.replicas).toEqual([LEADER, FOLLOWERS]);
+  }, 120_000);
+
+  it("answers on every edge node, from the replicas on every node", async () => {
+    // Where each replica runs: the leader's one task, and the followers by slot (app-<slot>).
+    const where = new Map<string, string>();
+    for (const t of await tasksOf(manager, FOLLOWERS)) where.set(`app-${t.slot}`, t.node);
+    const leaderNode = (await tasksOf(manager, LEADER))[0]?.node ?? "";
+    for (const n of [1, 2, 3] as const) {
+      const served = new Set<string>();
+      for (let i = 0; i < 12; i++) served.add((await getInfo(edge(n))).hostname);
+      expect([...served].sort(), `through node-${n}'s nginx`).toEqual(["app-0", "app-1", "app-2"]);
+      const nodes = new Set([...served].map((h) => (h === "app-0" ? leaderNode : where.get(h))));
+      expect(nodes.size, "replicas on different nodes answered").toBeGreaterThanOrEqual(2);
+    }
+  }, 180_000);
+
+  it("writes through one edge and reads the write at once through another; pgpool sees a synchronous pair", async () => {
+    const id = await postUser(2, "swarm-reader");
+    const read = await get(`${edge(3)}api/users/${id}`, { timeoutMs: 10_000 });
+    expect(read.status).toBe(200);
+    expect(read.json<{ name: string }>().name).toBe("swarm-reader");
+    const nodes = await poolNodes(1);
+    expect(roleOf(nodes, "pg-0")).toBe("primary");
+    expect(roleOf(nodes, "pg-1")).toBe("standby");
+    expect(nodes.find((p) => p.hostname === "pg-1")?.replication_sync_state).toMatch(
+      /^(sync|quorum)$/,
+    );
+  }, 120_000);
+
+  it("scales 3 → 6 → 2 under steady load without a failed request", async () => {
+    const traffic = load(1);
+    stack = await deploy({ replicas: "6" });
+    expect(await serviceReplicas(manager, STACK)).toMatchObject({ [FOLLOWERS]: "5/5" });
+    expect((await nodesOf(manager, FOLLOWERS)).length).toBe(3);
+    stack = await deploy({ replicas: "2" });
+    expect(await serviceReplicas(manager, STACK)).toMatchObject({ [FOLLOWERS]: "1/1" });
+    const report = await traffic.stop();
+    figures["scale 3→6→2"] = summary(report);
+    expect(report.failures).toEqual([]);
+    expect(report.ok).toBeGreaterThan(100);
+  }, 1_500_000);
+
+  it("rolls a new app image start-first under steady load without a failed request", async () => {
+    const before = (await tasksOf(manager, FOLLOWERS))[0]?.image;
+    const migration = addMigration(
+      programDir,
+      "1900000000000_swarm-rollout",
+      "CREATE TABLE swarm_rollout (id int);",
+    );
+    const traffic = load(2);
+    stack = await deploy({ replicas: "3" });
+    const report = await traffic.stop();
+    figures["rolling update, 3 replicas"] = summary(report);
+    expect(report.failures).toEqual([]);
+    const tasks = [...(await tasksOf(manager, LEADER)), ...(await tasksOf(manager, FOLLOWERS))];
+    expect(tasks.map((t) => t.image === before)).toEqual([false, false, false]);
+    expect((await getInfo(edge(3))).schemaVersion).toBe(migration);
+  }, 1_500_000);
+
+  it("fails the up when a release never gets healthy: Swarm rolls it back and the old one serves throughout", async () => {
+    const healthcheck = path.join(programDir, "app/src/healthcheck.ts");
+    const good = fs.readFileSync(healthcheck, "utf8");
+    const goodImage = (await tasksOf(manager, LEADER))[0]?.image;
+    fs.writeFileSync(healthcheck, 'console.log("never ready");\nprocess.exit(1);\n');
+    const traffic = load(3, 10);
+    try {
+      const error = await deploy({ replicas: "3" }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(EngineError);
+      expect(String((error as Error).message)).toMatch(/roll(ed)? ?back|rollback/i);
+    } finally {
+      fs.writeFileSync(healthcheck, good);
+    }
+    const report = await traffic.stop();
+    figures["never-healthy release, rolled back"] = summary(report);
+    expect(report.failures).toEqual([]);
+    // The leader's service is back on the image it ran before.
+    await waitFor(
+      "the leader back on the good image",
+      async () => {
+        const tasks = await tasksOf(manager, LEADER);
+        return tasks.length === 1 && tasks[0].image === goodImage && tasks[0].state === "running"
+          ? true
+          : undefined;
+      },
+      120_000,
+      1_000,
+    );
+    // The next up, with the fixed source, converges (the bridge kept the failed inputs).
+    stack = await deploy({ replicas: "3" });
+    expect(await serviceReplicas(manager, STACK)).toMatchObject({ [FOLLOWERS]: "2/2" });
+  }, 1_800_000);
+
+  it("replaces an app task whose container is removed with docker rm -f, without a failed request", async () => {
+    const [victim] = (await tasksOf(manager, FOLLOWERS)).filter((t) => t.state === "running");
+    const nodeNumber = Number(victim.node.replace("node-", "")) as LabNode;
+    const traffic = load(3);
+    await sleep(1_000);
+    await nodeDocker(nodeNumber).getContainer(String(victim.containerId)).remove({ force: true });
+    const began = Date.now();
+    await waitFor(
+      "a new task in the removed one's place",
+      async () => {
+        const running = (await tasksOf(manager, FOLLOWERS)).filter((t) => t.state === "running");
+        return running.length === 2 && !running.some((t) => t.id === victim.id) ? true : undefined;
+      },
+      180_000,
+      1_000,
+    );
+    figures["task rm -f → replacement running, s"] = Math.round((Date.now() - began) / 1000);
+    await sleep(2_000);
+    const report = await traffic.stop();
+    figures["task rm -f"] = summary(report);
+    expect(report.failures).toEqual([]);
+  }, 600_000);
+
+  it("reschedules a stopped node's app tasks on the others, and takes its standby back when it returns", async () => {
+    const traffic = load(1);
+    const stopped = Date.now();
+    await lab(["node-stop", "2"]);
+    await waitFor(
+      "two follower tasks running on node-1 and node-3 only",
+      async () => {
+        const running = (await tasksOf(manager, FOLLOWERS)).filter((t) => t.state === "running");
+        return running.length === 2 && running.every((t) => t.node !== "node-2") ? true : undefined;
+      },
+      240_000,
+      1_000,
+    );
+    figures["node-2 stopped → followers rescheduled, s"] = Math.round(
+      (Date.now() - stopped) / 1000,
+    );
+    // Writes go on without the standby (synchronous mode drops it when pgpool detaches it).
+    expect(await postUser(1, "while-node-2-is-down")).toBeGreaterThan(0);
+    const report = await traffic.stop();
+    figures["node-2 stop, through node-1's edge"] = summary(report);
+    await lab(["node-start", "2"]);
+    await waitPair(1, "pg-0", "pg-1", 300_000);
+    expect(await nodesOf(manager, `${PREFIX}-pg-1`)).toEqual(["node-2"]);
+    // Requests through node-1's edge kept being answered once the tasks moved.
+    expect(report.ok).toBeGreaterThan(report.failed * 10);
+  }, 1_200_000);
+
+  it("promotes the standby when the primary's node dies, loses no acknowledged write, and the old primary rejoins as standby", async () => {
+    const acked: number[] = [];
+    let n = 0;
+    const writes = new LoadLoop(
+      async () => {
+        const id = await postUser(3, `w-${n++}`);
+        acked.push(id);
+        return id;
+      },
+      { ratePerSecond: 5, maxRequests: 3_000, maxSeconds: 600 },
+    );
+    await sleep(2_000);
+    const killed = Date.now();
+    await lab(["node-kill", "1"]);
+    await waitFor(
+      "a write acknowledged by the new primary",
+      async () => {
+        const nodes = await poolNodes(3).catch(() => []);
+        return roleOf(nodes, "pg-1") === "primary" ? true : undefined;
+      },
+      180_000,
+      1_000,
+    );
+    figures["node-1 killed → pg-1 primary, s"] = Math.round((Date.now() - killed) / 1000);
+    await sleep(5_000);
+    const report = await writes.stop();
+    figures["writes during primary node loss"] = summary(report);
+    expect(acked.length).toBeGreaterThan(10);
+    // Every acknowledged write is there, read through pgpool from the new primary.
+    const missing: number[] = [];
+    for (const id of acked) {
+      const answer = await get(`${edge(3)}api/users/${id}`, { timeoutMs: 10_000 });
+      if (answer.status !== 200) missing.push(id);
+    }
+    figures["acknowledged writes lost"] = missing.length;
+    expect(missing).toEqual([]);
+
+    await lab(["node-start", "1"]);
+    await waitPair(3, "pg-1", "pg-0", 420_000);
+    figures["node-1 back → pg-0 standby, s"] = Math.round((Date.now() - killed) / 1000);
+    expect(await nodesOf(manager, `${PREFIX}-pg-0`)).toEqual(["node-1"]);
+  }, 1_500_000);
+
+  it("destroy removes every service, secret, config and network of the stack, and keeps the data volumes", async () => {
+    await downStack(STACK, programDir);
+    const label = JSON.stringify({ label: [`ha-stack.stack=${STACK}`] });
+    expect(await manager.listServices({ filters: label })).toEqual([]);
+    expect(await manager.listSecrets({ filters: label })).toEqual([]);
+    expect(await manager.listConfigs({ filters: label })).toEqual([]);
+    expect(await manager.listNetworks({ filters: label })).toEqual([]);
+    for (const n of [1, 2] as const) {
+      const volume = await nodeDocker(n)
+        .getVolume(`${PREFIX}-pg-${n - 1}-data`)
+        .inspect();
+      expect(volume.Name).toBe(`${PREFIX}-pg-${n - 1}-data`);
+    }
+  }, 600_000);
+});
