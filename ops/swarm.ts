@@ -4,6 +4,9 @@ import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import Docker from "dockerode";
+import { get, LoadLoop } from "./http";
+import { waitFor } from "./poll";
+import { getInfo } from "./rollout";
 import { PROGRAM_DIR } from "./stack";
 
 const run = promisify(execFile);
@@ -90,4 +93,87 @@ export async function serviceReplicas(
     result[name] = `${running}/${desired}`;
   }
   return result;
+}
+
+/**
+ * The config of a stack on the lab: the provider on node `manager`'s API, images through the lab
+ * registry (127.0.0.1:5055 on the host and on every node), pg-0 on node-1 and pg-1 on node-2,
+ * nginx on all three, synchronous replication, no collector (two cores for three nodes).
+ */
+export function labStackConfig(manager: LabNode): Record<string, string> {
+  return {
+    orchestrator: "swarm",
+    registry: "127.0.0.1:5055",
+    databaseNodes: "node-1,node-2",
+    edgeNodes: "node-1,node-2,node-3",
+    replicas: "3",
+    synchronousReplication: "true",
+    collectorIntervalSeconds: "0",
+    "docker:host": nodeHost(manager),
+  };
+}
+
+/** The stack's URL through node `n`'s nginx. */
+export const edge = (n: LabNode, port = 8080): string => `http://${nodeAddress(n)}:${port}/`;
+
+/** Steady GET /api/info through node `n`'s nginx, bounded (at most 10 minutes). */
+export const edgeLoad = (n: LabNode, ratePerSecond = 20): LoadLoop =>
+  new LoadLoop(() => getInfo(edge(n)), {
+    ratePerSecond,
+    maxRequests: ratePerSecond * 600,
+    maxSeconds: 600,
+  });
+
+/** POST /api/users through node `n`'s nginx with the stack's admin token; the new id, or throws. */
+export async function postUser(n: LabNode, token: string, name: string): Promise<number> {
+  const response = await fetch(`${edge(n)}api/users`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ name }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const body = await response.text();
+  if (response.status !== 201) throw new Error(`HTTP ${response.status}: ${body.slice(0, 200)}`);
+  return (JSON.parse(body) as { id: number }).id;
+}
+
+export interface PoolNode {
+  readonly hostname: string;
+  readonly status: string;
+  readonly role: string;
+  readonly pg_role: string;
+  readonly replication_sync_state: string;
+}
+
+/** pgpool's view of the pair (SHOW pool_nodes), as the status board reads it through `n`'s edge. */
+export async function poolNodes(n: LabNode): Promise<PoolNode[]> {
+  const status = (await get(`${edge(n)}api/status`, { timeoutMs: 10_000 })).json<{
+    poolNodes: { ok: boolean; value: PoolNode[] };
+  }>();
+  if (!status.poolNodes.ok) throw new Error("the status board could not read pgpool");
+  return status.poolNodes.value;
+}
+
+/** The role pgpool gives `host`, if it is up. */
+export const roleOf = (nodes: readonly PoolNode[], host: string): string | undefined =>
+  nodes.find((p) => p.hostname === host && p.status === "up")?.role;
+
+/** Waits until pgpool (read through `n`'s edge) has `primary` up as primary and `standby` up as standby. */
+export async function waitPair(
+  n: LabNode,
+  primary: string,
+  standby: string,
+  timeoutMs: number,
+): Promise<void> {
+  await waitFor(
+    `${primary} primary and ${standby} standby, both up`,
+    async () => {
+      const nodes = await poolNodes(n).catch(() => []);
+      return roleOf(nodes, primary) === "primary" && roleOf(nodes, standby) === "standby"
+        ? true
+        : undefined;
+    },
+    timeoutMs,
+    1_000,
+  );
 }

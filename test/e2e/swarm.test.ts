@@ -14,13 +14,18 @@ import { waitFor } from "../../ops/poll";
 import { addMigration, copyProgram, getInfo, removeProgramCopy } from "../../ops/rollout";
 import { downStack, upStack, type Stack } from "../../ops/stack";
 import {
+  edge,
+  edgeLoad,
   lab,
-  nodeAddress,
+  labStackConfig,
   nodeDocker,
-  nodeHost,
   nodesOf,
+  poolNodes,
+  postUser as postUserVia,
+  roleOf,
   serviceReplicas,
   tasksOf,
+  waitPair,
   type LabNode,
 } from "../../ops/swarm";
 
@@ -28,17 +33,7 @@ const STACK = "swarm";
 const PREFIX = `ha-stack-${STACK}`;
 const MANAGER: LabNode = 3;
 const manager = nodeDocker(MANAGER);
-const CONFIG = {
-  orchestrator: "swarm",
-  registry: "127.0.0.1:5055",
-  databaseNodes: "node-1,node-2",
-  edgeNodes: "node-1,node-2,node-3",
-  replicas: "3",
-  synchronousReplication: "true",
-  collectorIntervalSeconds: "0",
-  "docker:host": nodeHost(MANAGER),
-};
-const edge = (n: LabNode): string => `http://${nodeAddress(n)}:8080/`;
+const CONFIG = labStackConfig(MANAGER);
 const FOLLOWERS = `${PREFIX}-app`;
 const LEADER = `${PREFIX}-app-0`;
 
@@ -54,64 +49,9 @@ async function deploy(config: Record<string, string> = {}): Promise<Stack> {
   return result;
 }
 
-/** Steady /api/info load through one edge, bounded (20/s, at most 10 minutes). */
-const load = (n: LabNode, rate = 20): LoadLoop =>
-  new LoadLoop(() => getInfo(edge(n)), {
-    ratePerSecond: rate,
-    maxRequests: rate * 600,
-    maxSeconds: 600,
-  });
-
-/** POST /api/users through one edge; the new user's id, or throws. */
-async function postUser(n: LabNode, name: string): Promise<number> {
-  const response = await fetch(`${edge(n)}api/users`, {
-    method: "POST",
-    headers: {
-      authorization: `Bearer ${String(stack.result.outputs.adminToken)}`,
-      "content-type": "application/json",
-    },
-    body: JSON.stringify({ name }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const body = await response.text();
-  if (response.status !== 201) throw new Error(`HTTP ${response.status}: ${body.slice(0, 200)}`);
-  return (JSON.parse(body) as { id: number }).id;
-}
-
-interface PoolNode {
-  hostname: string;
-  status: string;
-  role: string;
-  pg_role: string;
-  replication_sync_state: string;
-}
-
-/** pgpool's view of the pair, as the status board reads it through `n`'s edge. */
-async function poolNodes(n: LabNode): Promise<PoolNode[]> {
-  const status = (await get(`${edge(n)}api/status`, { timeoutMs: 10_000 })).json<{
-    poolNodes: { ok: boolean; value: PoolNode[] };
-  }>();
-  if (!status.poolNodes.ok) throw new Error("the status board could not read pgpool");
-  return status.poolNodes.value;
-}
-
-const roleOf = (nodes: PoolNode[], host: string): string | undefined =>
-  nodes.find((p) => p.hostname === host && p.status === "up")?.role;
-
-/** Waits until pgpool sees `primary` as its up primary and the other as its up standby. */
-async function waitPair(n: LabNode, primary: string, standby: string, ms: number): Promise<void> {
-  await waitFor(
-    `${primary} primary and ${standby} standby, both up`,
-    async () => {
-      const nodes = await poolNodes(n).catch(() => []);
-      return roleOf(nodes, primary) === "primary" && roleOf(nodes, standby) === "standby"
-        ? true
-        : undefined;
-    },
-    ms,
-    1_000,
-  );
-}
+const load = (n: LabNode, rate = 20): LoadLoop => edgeLoad(n, rate);
+const postUser = (n: LabNode, name: string): Promise<number> =>
+  postUserVia(n, String(stack.result.outputs.adminToken), name);
 
 const summary = (report: LoadReport) => ({
   sent: report.sent,
