@@ -8,7 +8,8 @@
 #   scripts/swarm-lab.sh down [--images]   remove every container, network, volume and cgroup it
 #                                      made (--images: its images too; kept by default as a cache)
 #   scripts/swarm-lab.sh status        one line per part; exit 0 only when the swarm is healthy
-#   scripts/swarm-lab.sh check         push a probe image from the host to the registry, run it as a
+#   scripts/swarm-lab.sh check         push a probe image from the host to the registry, pull it on every
+#                                      node under the host's name (127.0.0.1:5055/…), run it as a
 #                                      global dnsrr service on the overlay, check every task resolves
 #                                      tasks.<service> to every task and reaches each one, clean up
 #   scripts/swarm-lab.sh node-stop N | node-kill N | node-start N   docker stop / kill / start node N
@@ -401,6 +402,14 @@ check() {
   docker tag "$probe_image" "$probe_push_ref"
   docker push -q "$probe_push_ref" >/dev/null
   step "$t" "pushed $probe_push_ref (nodes pull $probe_pull_ref)"
+  # The same tag under the host's name: each node's socat forwards its own 127.0.0.1:$registry_port.
+  for n in "${nodes[@]}"; do
+    t=$(now)
+    nd "$n" pull -q "$probe_push_ref" >/dev/null ||
+      fail "node-$n could not pull $probe_push_ref (socat forwarder to $registry_addr)"
+    nd "$n" image rm "$probe_push_ref" >/dev/null
+    step "$t" "node-$n pulled $probe_push_ref through its 127.0.0.1:$registry_port forwarder"
+  done
   t=$(now)
   remove_probe || fail "could not remove an old $probe_service and $probe_net"
   nd 1 network create --driver overlay --attachable "$probe_net" >/dev/null

@@ -181,6 +181,9 @@ describe("swarm lab: three dind Docker hosts as one swarm", () => {
       // (by digest, which Swarm pinned at service create: the tag column says <none>)
       const images = await nd(n, "image", "ls", "--format", "{{.Repository}}");
       expect(lines(images)).toContain(PULL_REF.replace(/:e2e$/, ""));
+      // …and under the host's name too: the node's socat forwards its own 127.0.0.1:5055.
+      await nd(n, "pull", "-q", PUSH_REF);
+      await nd(n, "image", "rm", PUSH_REF);
     }
   }, 180_000);
 

@@ -27,8 +27,15 @@
 //   a failed step stops new steps, in-flight ones finish, the run exits non-zero.
 // - Ctrl-C: no new steps; health waits stop; everything created so far is in the state file.
 //
+// - Docker provider host: stack config `docker:host` (default provider) or an explicit
+//   `new docker.Provider(name, { host })` passed as the `provider` option; `tcp://addr:port` or
+//   `unix:///path`. Each resource records its host, so deletes and `down` reach the same engine; a
+//   changed host replaces the resource. Swarm: Service (convergeConfig waits, rollback and
+//   non-convergence failures as kreuzwerker's), Secret, ServiceConfig; Image push (skipPush false).
+//
 // What it does NOT do: refresh or drift detection (a Docker object removed by hand still counts
-// as existing; deleting a missing object is not an error), plugins or provider resources,
+// as existing; deleting a missing object is not an error), plugins, providers other than docker's
+// host setting (TLS, ssh, registryAuth),
 // parallelism limits, preview / diff display, stack outputs history, state encryption (the
 // state file holds secrets in plain text, mode 0600, gitignored), BuildKit (images build with
 // the classic builder), RandomPassword bcryptHash, reading existing resources (`.get`).
