@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import * as http from "node:http";
+import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -528,6 +529,19 @@ describe("app healthcheck", () => {
     const [, script] = container(run, "app-0").inputs.healthcheck.tests as string[];
     expect(await probe(script, 200)).toEqual({ code: 0, paths: ["/readyz"] });
     expect(await probe(script, 503)).toEqual({ code: 1, paths: ["/readyz"] });
+  });
+
+  it("fails at once when nothing listens on $PORT", async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const child = spawn(path.resolve(__dirname, "../../app/bin/app-healthcheck"), [], {
+      env: { ...process.env, PORT: String(port) },
+      stdio: "ignore",
+    });
+    const code = await new Promise<number>((resolve) => child.on("exit", (c) => resolve(c ?? -1)));
+    expect(code).toBe(1);
   });
 });
 
