@@ -2,7 +2,10 @@
 // meanwhile (target: none), with steady load through nginx. Runs its own stack `scale` on
 // 127.0.0.1:18130 from a temporary copy of the program (do not run it together with
 // test/e2e/scale.test.ts, which uses the same stack). Needs the Docker engine and the base image.
-//   npx tsx bench/scale.ts
+//   npx tsx bench/scale.ts                  every step; writes its section of BENCHMARKS.md
+//   npx tsx bench/scale.ts --rollout-only 10
+//     first up with 10 replicas, then one rolling update under load, figures printed only
+//     (to reproduce a rollout without the scale steps before it)
 import {
   addMigration,
   copyProgram,
@@ -25,7 +28,19 @@ const CONFIG = {
   rolloutBatch: "1",
 };
 
+/** `--rollout-only N`: the replica count of a lone rollout, or undefined for the full run. */
+function rolloutOnly(): number | undefined {
+  const at = process.argv.indexOf("--rollout-only");
+  if (at < 0) return undefined;
+  const n = Number(process.argv[at + 1]);
+  if (!Number.isInteger(n) || n < 1 || n > 32) {
+    throw new Error(`--rollout-only takes a replica count 1–32, got ${process.argv[at + 1]}`);
+  }
+  return n;
+}
+
 async function main(): Promise<void> {
+  const only = rolloutOnly();
   const programDir = copyProgram();
   const figures: Figure[] = [];
   let stack: Stack | undefined;
@@ -81,6 +96,18 @@ async function main(): Promise<void> {
   };
 
   try {
+    if (only !== undefined) {
+      stack = await upStack(STACK, { ...CONFIG, replicas: String(only) }, programDir);
+      current = only;
+      await measure(
+        `rolling update, ${only} replicas`,
+        only,
+        "new app image with one migration, start-first",
+        true,
+      );
+      for (const f of figures) console.log(`${f.name}: ${f.value} (${f.note})`);
+      return;
+    }
     const start = Date.now();
     stack = await upStack(STACK, { ...CONFIG, replicas: "3" }, programDir);
     figures.push({

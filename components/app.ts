@@ -118,7 +118,8 @@ export class AppTier extends pulumi.ComponentResource {
         image: args.image,
         memoryMb: APP_MEMORY_MB,
         user: "app",
-        healthcheck: ["node", "dist/healthcheck.js"],
+        // bash, not node: a probe per replica every 3 s (app/bin/app-healthcheck says why).
+        healthcheck: ["app-healthcheck"],
         healthIntervalSeconds: 3,
         networks: [
           { name: args.frontendNetwork, aliases: [node] },

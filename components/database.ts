@@ -9,6 +9,12 @@ import { type Workload } from "./workload";
 /** Connections one app replica's pool may hold (its pg Pool `max` plus the chat listener). */
 export const CONNECTIONS_PER_REPLICA = 6;
 
+/**
+ * App containers per replica at the peak of a rollout: replacements are start-first, so every
+ * new container is up and connected before any old one is deleted (README, "Operations").
+ */
+export const ROLLOUT_SURGE = 2;
+
 export interface DatabaseArgs extends StackArgs {
   /** `name:tag` of the postgres image. */
   readonly postgresImage: pulumi.Input<string>;
@@ -22,7 +28,9 @@ export interface DatabaseArgs extends StackArgs {
   readonly passwords: Record<PasswordName, pulumi.Input<string>>;
   /**
    * Most app replicas the stack allows (1–`MAX_REPLICAS`): pgpool's children and PostgreSQL's
-   * `max_connections` are sized for this many, so scaling up to it restarts neither.
+   * `max_connections` are sized for this many during a rollout (`ROLLOUT_SURGE` containers
+   * each), so scaling up to it restarts neither and a rollout at it finds a child for every
+   * connection.
    */
   readonly maxAppReplicas: number;
   /** Commit waits for the standby while one is attached. @default false */
@@ -50,7 +58,9 @@ export class Database extends pulumi.ComponentResource {
     super(`${TOKEN}:database:Database`, name, {}, opts);
     checkWholeNumber(this, "Database maxAppReplicas", args.maxAppReplicas, 1, MAX_REPLICAS);
     const child = { parent: this };
-    const children = args.maxAppReplicas * CONNECTIONS_PER_REPLICA + 10;
+    // Old and new containers of every replica hold their pools at once during a rollout; a
+    // client finding no free child waits in pgpool's queue and its connect times out (5 s).
+    const children = ROLLOUT_SURGE * args.maxAppReplicas * CONNECTIONS_PER_REPLICA + 10;
 
     // PostgreSQL's max_connections: every pgpool child, plus headroom for admin sessions.
     const maxConnections = children + 20;

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import * as http from "node:http";
+import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -482,7 +483,7 @@ describe("PostgreSQL nodes", () => {
 });
 
 describe("app healthcheck", () => {
-  /** Runs the app image's healthcheck script (app/src → dist) against `answer` on a local port. */
+  /** Runs the app image's healthcheck (app/bin, on the image's PATH) against `answer` locally. */
   async function probe(script: string, answer: number): Promise<{ code: number; paths: string[] }> {
     const paths: string[] = [];
     const server = http.createServer((req, res) => {
@@ -492,13 +493,8 @@ describe("app healthcheck", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
       const { port } = server.address() as AddressInfo;
-      const source = path.resolve(
-        __dirname,
-        "../../app",
-        script.replace(/^dist\/(.*)\.js$/, "src/$1.ts"),
-      );
-      const tsx = path.resolve(__dirname, "../../node_modules/.bin/tsx");
-      const child = spawn(tsx, [source], {
+      const source = path.resolve(__dirname, "../../app/bin", script);
+      const child = spawn(source, [], {
         env: { ...process.env, PORT: String(port) },
         stdio: "ignore",
       });
@@ -523,16 +519,29 @@ describe("app healthcheck", () => {
     expect(upstreams).toEqual(apps(2).map((node) => `${container(run, node).inputs.name}:3000`));
     for (const node of apps(2)) {
       const { healthcheck, envs } = container(run, node).inputs;
-      expect(healthcheck.tests, node).toEqual(["CMD", "node", "dist/healthcheck.js"]);
+      expect(healthcheck.tests, node).toEqual(["CMD", "app-healthcheck"]);
       expect(envs, node).toContain("PORT=3000");
     }
   });
 
   it("runs a script that passes only when GET /readyz on $PORT answers 200", async () => {
     const run = await runProgram({ replicas: "1" });
-    const [, , script] = container(run, "app-0").inputs.healthcheck.tests as string[];
+    const [, script] = container(run, "app-0").inputs.healthcheck.tests as string[];
     expect(await probe(script, 200)).toEqual({ code: 0, paths: ["/readyz"] });
     expect(await probe(script, 503)).toEqual({ code: 1, paths: ["/readyz"] });
+  });
+
+  it("fails at once when nothing listens on $PORT", async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const child = spawn(path.resolve(__dirname, "../../app/bin/app-healthcheck"), [], {
+      env: { ...process.env, PORT: String(port) },
+      stdio: "ignore",
+    });
+    const code = await new Promise<number>((resolve) => child.on("exit", (c) => resolve(c ?? -1)));
+    expect(code).toBe(1);
   });
 });
 

@@ -92,7 +92,8 @@ describe.each([1, 32])("with replicas = %i", (replicas) => {
     }
     // A hot standby refuses to start with a lower max_connections than its primary's.
     expect(maxConnections[1]).toBe(maxConnections[0]);
-    // And pgpool has a child for every connection the app replicas' pools may hold.
-    expect(children).toBeGreaterThanOrEqual(replicas * CONNECTIONS_PER_REPLICA);
+    // And pgpool has a child for every connection the app containers' pools may hold at the
+    // peak of a start-first rollout: old and new container of every replica at once.
+    expect(children).toBeGreaterThanOrEqual(2 * replicas * CONNECTIONS_PER_REPLICA);
   });
 });
