@@ -101,9 +101,9 @@ async function main(): Promise<void> {
     const token = String(stack.result.outputs.adminToken);
 
     // A release whose healthcheck never passes: Swarm rolls the leader back, the up fails.
-    const healthcheck = path.join(swarm.programDir, "app/src/healthcheck.ts");
+    const healthcheck = path.join(swarm.programDir, "app/bin/app-healthcheck");
     const good = fs.readFileSync(healthcheck, "utf8");
-    fs.writeFileSync(healthcheck, "process.exit(1);\n");
+    fs.writeFileSync(healthcheck, "#!/usr/bin/env bash\necho never ready\nexit 1\n");
     let traffic = edgeLoad(1, RATE);
     let started = Date.now();
     const outcome = await upStack(swarm.name, swarm.config, swarm.programDir).then(

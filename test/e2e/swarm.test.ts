@@ -158,10 +158,10 @@ describe("a stack on a three-node swarm", () => {
   }, 1_500_000);
 
   it("fails the up when a release never gets healthy: Swarm rolls it back and the old one serves throughout", async () => {
-    const healthcheck = path.join(programDir, "app/src/healthcheck.ts");
+    const healthcheck = path.join(programDir, "app/bin/app-healthcheck");
     const good = fs.readFileSync(healthcheck, "utf8");
     const goodImage = (await tasksOf(manager, LEADER))[0]?.image;
-    fs.writeFileSync(healthcheck, 'console.log("never ready");\nprocess.exit(1);\n');
+    fs.writeFileSync(healthcheck, "#!/usr/bin/env bash\necho never ready\nexit 1\n");
     const traffic = load(3, 10);
     try {
       const error = await deploy({ replicas: "3" }).then(
