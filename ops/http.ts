@@ -84,3 +84,16 @@ export class LoadLoop {
     return this.done;
   }
 }
+
+/** POST `${baseUrl}api/users` with the admin token; the new user's id, or throws the status. */
+export async function createUser(baseUrl: string, token: string, name: string): Promise<number> {
+  const response = await fetch(`${baseUrl}api/users`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ name }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const body = await response.text();
+  if (response.status !== 201) throw new Error(`HTTP ${response.status}: ${body.slice(0, 200)}`);
+  return (JSON.parse(body) as { id: number }).id;
+}

@@ -4,7 +4,7 @@ import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import Docker from "dockerode";
-import { get, LoadLoop } from "./http";
+import { createUser, get, LoadLoop } from "./http";
 import { waitFor } from "./poll";
 import { getInfo } from "./rollout";
 import { PROGRAM_DIR } from "./stack";
@@ -125,17 +125,8 @@ export const edgeLoad = (n: LabNode, ratePerSecond = 20): LoadLoop =>
   });
 
 /** POST /api/users through node `n`'s nginx with the stack's admin token; the new id, or throws. */
-export async function postUser(n: LabNode, token: string, name: string): Promise<number> {
-  const response = await fetch(`${edge(n)}api/users`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify({ name }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const body = await response.text();
-  if (response.status !== 201) throw new Error(`HTTP ${response.status}: ${body.slice(0, 200)}`);
-  return (JSON.parse(body) as { id: number }).id;
-}
+export const postUser = (n: LabNode, token: string, name: string): Promise<number> =>
+  createUser(edge(n), token, name);
 
 export interface PoolNode {
   readonly hostname: string;

@@ -13,7 +13,7 @@ import { docker, psql, publishedPorts, stackContainers } from "../../ops/docker"
 import { crash, waitRestartedHealthy } from "../../ops/drill/crash";
 import { currentPrimary } from "../../ops/drill/database";
 import { findTarget } from "../../ops/drill/target";
-import { get, LoadLoop } from "../../ops/http";
+import { createUser as createUserVia, get, LoadLoop } from "../../ops/http";
 import { waitFor } from "../../ops/poll";
 import { PROGRAM_DIR, type Stack } from "../../ops/stack";
 import { launchBrowser, screenshot } from "./support/browser";
@@ -51,17 +51,8 @@ async function appContainer(node: string): Promise<string> {
 }
 
 /** POST /api/users through nginx with the admin token; the new user's id, or throws the status. */
-async function postUser(name: string, token = output("adminToken")): Promise<number> {
-  const response = await fetch(`${stack.url}api/users`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify({ name }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const body = await response.text();
-  if (response.status !== 201) throw new Error(`HTTP ${response.status}: ${body.slice(0, 200)}`);
-  return (JSON.parse(body) as { id: number }).id;
-}
+const postUser = (name: string, token = output("adminToken")): Promise<number> =>
+  createUserVia(stack.url, token, name);
 
 /** `postUser`, with false for an answer other than 201. */
 const createUser = (name: string, token?: string): Promise<number | false> =>

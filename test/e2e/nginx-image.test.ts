@@ -158,6 +158,25 @@ async function ipOf(name: string): Promise<string> {
   return inspect(name, `{{(index .NetworkSettings.Networks "${NETWORK}").IPAddress}}`);
 }
 
+/** Creates nginx container `name` on the test network with `conf` uploaded, starts it; its host port. */
+async function startBalancer(name: string, conf: NginxConfInput): Promise<number> {
+  await docker(
+    "create",
+    "--init",
+    "--name",
+    name,
+    "--network",
+    NETWORK,
+    "--publish",
+    "127.0.0.1::8080",
+    NGINX_IMAGE,
+  );
+  await upload(name, "/etc/ha-stack/nginx.conf", renderNginxConf(conf));
+  await upload(name, "/etc/ha-stack/upstreams", renderUpstreams(conf));
+  await docker("start", name);
+  return Number(/:(\d+)/.exec(await docker("port", name, "8080/tcp"))?.[1]);
+}
+
 async function removeAll(): Promise<void> {
   const names = [LB, FILLER, LATE_LB, LATE_APP, POOL_LB, ...POOL_APPS, ...APPS.map(container)];
   await run("docker", ["rm", "--force", ...names]).catch(() => undefined);
@@ -424,21 +443,7 @@ describe("nginx image", () => {
       upstreams: [{ host: "late-0", port: 3000 }],
       listenPort: 8080,
     };
-    await docker(
-      "create",
-      "--init",
-      "--name",
-      LATE_LB,
-      "--network",
-      NETWORK,
-      "--publish",
-      "127.0.0.1::8080",
-      NGINX_IMAGE,
-    );
-    await upload(LATE_LB, "/etc/ha-stack/nginx.conf", renderNginxConf(late));
-    await upload(LATE_LB, "/etc/ha-stack/upstreams", renderUpstreams(late));
-    await docker("start", LATE_LB);
-    const latePort = Number(/:(\d+)/.exec(await docker("port", LATE_LB, "8080/tcp"))?.[1]);
+    const latePort = await startBalancer(LATE_LB, late);
     const lateGet = (urlPath: string): Promise<Answer> => get(urlPath, false, latePort);
     await until("the late balancer to be healthy", 30_000, async () =>
       (await inspect(LATE_LB, "{{.State.Health.Status}}")) === "healthy" ? true : undefined,
@@ -494,21 +499,7 @@ describe("nginx image", () => {
       listenPort: 8080,
       replicas: 2,
     };
-    await docker(
-      "create",
-      "--init",
-      "--name",
-      POOL_LB,
-      "--network",
-      NETWORK,
-      "--publish",
-      "127.0.0.1::8080",
-      NGINX_IMAGE,
-    );
-    await upload(POOL_LB, "/etc/ha-stack/nginx.conf", renderNginxConf(pool));
-    await upload(POOL_LB, "/etc/ha-stack/upstreams", renderUpstreams(pool));
-    await docker("start", POOL_LB);
-    const poolPort = Number(/:(\d+)/.exec(await docker("port", POOL_LB, "8080/tcp"))?.[1]);
+    const poolPort = await startBalancer(POOL_LB, pool);
     await until("the pool balancer to be healthy", 30_000, async () =>
       (await inspect(POOL_LB, "{{.State.Health.Status}}")) === "healthy" ? true : undefined,
     );
