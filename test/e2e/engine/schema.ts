@@ -19,13 +19,20 @@
 // - pulumi/pulumi-docker `provider/provider.go` (the native `docker.Image`): Diff reports every
 //   change as an update (rebuild), never a replace; Delete does nothing (the image stays local).
 // - kreuzwerker `internal/provider/resource_docker_service.go` (commit 013b65e4158178aeaaaed5bf3c4c414ab690a08a,
-//   read with the search tool): ForceNew are `name`, `mode` (whole block), `auth` and
+//   read with the search tool): ForceNew are `name`, `mode`, `auth` and
 //   `task_spec.container_spec.hosts`; every other attribute is updated in place by
 //   `resourceDockerServiceUpdate` (`resource_docker_service_funcs.go`: ServiceUpdate with the
 //   current version index). `task_spec.networks_advanced` (name, aliases, driver_opts) is ForceNew
 //   in v3+/v4 (the stored copy predates the block; /work/shared/field-notes.md, Swarm section):
 //   changing any networksAdvanceds entry replaces the service. Nested ForceNew replaces the whole
-//   resource, so `taskSpec` is compared field by field (serviceTaskSpecKind).
+//   resource, so `taskSpec` is compared field by field (serviceTaskSpecKind). `mode` is a
+//   ForceNew TypeList whose nested `replicated.replicas` and `global` are not ForceNew; the
+//   plugin SDK (terraform-plugin-sdk v2 `schemaMap.diffList`) puts a list's ForceNew on its
+//   count (`mode.#`) only and diffs nested attributes with their own schema, so a new replica
+//   count is an in-place update (resourceDockerServiceUpdate's converge loop counts running
+//   tasks against the new replicas) and only adding or removing the block replaces
+//   (serviceModeKind; a replicated ↔ global switch is taken as a replace too: Docker refuses
+//   that change in a service update).
 // - same repository, `resource_docker_secret.go` / `resource_docker_config.go`: every attribute
 //   ForceNew, no Update → any change replaces; the secret's `data` is Sensitive (a secret output).
 // - @pulumi/random: every RandomPassword input (and `keepers`) forces a replacement.
@@ -43,8 +50,18 @@ export const SECRET = "docker:index/secret:Secret";
 export const SERVICE_CONFIG = "docker:index/serviceConfig:ServiceConfig";
 export const PROVIDER_DOCKER = "pulumi:providers:docker";
 
-/** docker_service top-level inputs that are ForceNew. */
-const SERVICE_FORCE_NEW = new Set(["name", "mode", "auth"]);
+/** docker_service top-level inputs that are ForceNew (`mode`: see serviceModeKind). */
+const SERVICE_FORCE_NEW = new Set(["name", "auth"]);
+
+/** A `mode` change: the replica count updates in place; the block's presence or kind replaces. */
+export function serviceModeKind(olds: unknown, news: unknown): ChangeKind {
+  const kind = (mode: unknown): string | undefined => {
+    if (mode === undefined || mode === null) return undefined;
+    const m = mode as { global?: boolean; replicated?: unknown };
+    return m.global ? "global" : "replicated";
+  };
+  return kind(olds) !== undefined && kind(olds) === kind(news) ? "update" : "replace";
+}
 
 /**
  * Whether a `taskSpec` change of a Service replaces it: only `containerSpec.hosts` and
@@ -110,6 +127,7 @@ export function changeKind(
     case SERVICE:
       if (SERVICE_FORCE_NEW.has(key)) return "replace";
       if (key === "taskSpec") return serviceTaskSpecKind(olds?.taskSpec, news?.taskSpec);
+      if (key === "mode") return serviceModeKind(olds?.mode, news?.mode);
       return "update";
     case SECRET:
     case SERVICE_CONFIG:
