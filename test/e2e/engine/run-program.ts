@@ -91,6 +91,36 @@ async function main(): Promise<void> {
 
   const outputs: Record<string, unknown> = {};
   const secretOutputs: string[] = [];
+  let written = false;
+  const writeResult = (): boolean => {
+    const result: RunResult = {
+      ok: !deployment.failed,
+      errors: deployment.failed
+        ? [
+            ...(deployment.interrupted ? [deployment.interrupted] : []),
+            ...deployment.errors.map((e) => e.message),
+          ]
+        : [],
+      outputs: plain(outputs) as Record<string, unknown>,
+      secretOutputs,
+      steps: deployment.steps,
+      resources: Object.values(deployment.state.resources),
+    };
+    fs.writeFileSync(spec.resultPath, JSON.stringify(result, null, 2));
+    written = true;
+    return result.ok;
+  };
+  // After a failed step, outputs of resources that depend on it can stay pending for good (the
+  // SDK never resolves them), so the event loop drains while main still waits: report the run
+  // with what it did and the errors it met, as the Pulumi CLI does when a step fails.
+  process.once("beforeExit", () => {
+    if (written) return;
+    deployment.programError(
+      new Error("the program stopped waiting for resources that depend on a failed one"),
+    );
+    writeResult();
+    process.exitCode = 1;
+  });
   try {
     const program = (await import(spec.main)) as Record<string, unknown>;
     const exported = Object.entries(program).filter(([k]) => k !== "default" && k !== "__esModule");
@@ -120,22 +150,7 @@ async function main(): Promise<void> {
       deployment.programError(error);
     }
   }
-
-  const result: RunResult = {
-    ok: !deployment.failed,
-    errors: deployment.failed
-      ? [
-          ...(deployment.interrupted ? [deployment.interrupted] : []),
-          ...deployment.errors.map((e) => e.message),
-        ]
-      : [],
-    outputs: plain(outputs) as Record<string, unknown>,
-    secretOutputs,
-    steps: deployment.steps,
-    resources: Object.values(deployment.state.resources),
-  };
-  fs.writeFileSync(spec.resultPath, JSON.stringify(result, null, 2));
-  process.exit(result.ok ? 0 : 1);
+  process.exit(writeResult() ? 0 : 1);
 }
 
 main().catch((error) => {
