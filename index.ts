@@ -71,7 +71,6 @@ new Balancer("lb", {
   stack,
   prefix,
   orchestrator,
-  replicas: config.replicas,
   taskNames: app.taskNames,
   edgeNodes: config.edgeNodes,
   image: images.names.nginx,

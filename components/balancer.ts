@@ -28,8 +28,6 @@ export interface BalancerArgs extends StackArgs {
   readonly listenAddress?: string;
   /** Host port. @default 8080 */
   readonly httpPort?: number;
-  /** Swarm: the app replicas behind `taskNames` (for the status board). */
-  readonly replicas?: number;
   /** Swarm: the names that resolve to every healthy app task (`tasks.<service>`). */
   readonly taskNames?: pulumi.Input<string>[];
   /** Swarm: one nginx per node here, publishing `httpPort` on it. Required with swarm. */
@@ -92,7 +90,8 @@ export class Balancer extends pulumi.ComponentResource {
       const nginxConf = renderNginxConf({
         algorithm,
         listenPort,
-        replicas: args.replicas,
+        // Not the count: a new nginx.conf restarts every edge (stop-first), and scaling must not.
+        replicas: null,
         upstreams: taskNames.map((_, i) => ({ host: `tasks.app-${i}`, port: args.upstreamPort })),
       });
       const upstreams = pulumi.all(taskNames).apply((hosts) =>

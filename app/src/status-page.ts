@@ -230,7 +230,10 @@ export const STATUS_JS = `"use strict";
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (stack) {
         if (!stack) return;
-        document.getElementById("stack-replicas").textContent = String(stack.replicas);
+        // On a swarm nginx.conf leaves the count out (scaling must not restart the edges).
+        if (stack.replicas !== undefined) {
+          document.getElementById("stack-replicas").textContent = String(stack.replicas);
+        }
         document.getElementById("stack-lb").textContent = String(stack.lbAlgorithm);
       })
       .catch(function () {});

@@ -24,9 +24,11 @@ export interface NginxConfInput {
   readonly listenPort: number;
   /**
    * Replicas behind the upstreams, for `/stack.json`, when a name stands for several (on a
-   * swarm `tasks.<service>` resolves to every healthy task). @default upstreams.length
+   * swarm `tasks.<service>` resolves to every healthy task); `null` leaves the count out of
+   * nginx.conf (on a swarm a new nginx.conf restarts every edge's nginx, so scaling must not
+   * change it). @default upstreams.length
    */
-  readonly replicas?: number;
+  readonly replicas?: number | null;
 }
 
 /** Most upstreams a config may name (the stack's replica bound). */
@@ -64,7 +66,7 @@ function validate(input: NginxConfInput): void {
   }
   checkInteger("nginx listenPort", input.listenPort, 1, 65535);
   checkInteger("nginx upstreams.length", input.upstreams.length, 1, MAX_UPSTREAMS);
-  if (input.replicas !== undefined) {
+  if (input.replicas !== undefined && input.replicas !== null) {
     checkInteger("nginx replicas", input.replicas, 1, MAX_UPSTREAMS);
   }
   const seen = new Set<string>();
@@ -94,6 +96,7 @@ function validate(input: NginxConfInput): void {
  */
 /** `/stack.json`'s body: the replicas nginx balances over and how. */
 function stackJson(input: NginxConfInput): string {
+  if (input.replicas === null) return JSON.stringify({ lbAlgorithm: input.algorithm });
   return JSON.stringify({
     replicas: input.replicas ?? input.upstreams.length,
     lbAlgorithm: input.algorithm,

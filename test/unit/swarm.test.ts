@@ -155,7 +155,7 @@ describe("orchestrator swarm", () => {
     expect(run.outputs.url).toBe("http://node-1:8090/");
   });
 
-  it("points nginx at every healthy task by Swarm DNS, and tells the board the configured replicas", async () => {
+  it("points nginx at every healthy task by Swarm DNS, with an nginx.conf that scaling does not change", async () => {
     const run = await runProgram({ ...swarm, replicas: "4", lbAlgorithm: "least_conn" });
     const configs = ofType(run, SERVICE_CONFIG);
     const content = (file: string) => {
@@ -166,8 +166,16 @@ describe("orchestrator swarm", () => {
       "tasks.ha-stack-unit-app-0 3000 max_fails=1 fail_timeout=2s\n" +
         "tasks.ha-stack-unit-app 3000 max_fails=1 fail_timeout=2s\n",
     );
-    expect(content("nginx.conf")).toContain(`'{"replicas":4,"lbAlgorithm":"least_conn"}'`);
+    expect(content("nginx.conf")).toContain(`'{"lbAlgorithm":"least_conn"}'`);
     expect(content("nginx.conf")).toContain("least_conn;");
+    // A new nginx.conf restarts every edge's nginx (stop-first): scaling must leave it alone.
+    const conf = content("nginx.conf");
+    vi.resetModules();
+    const scaled = await runProgram({ ...swarm, replicas: "9", lbAlgorithm: "least_conn" });
+    const scaledConf = ofType(scaled, SERVICE_CONFIG).find(
+      (c) => c.name === "lb-nginx-node-1-nginx.conf",
+    );
+    expect(Buffer.from(scaledConf?.inputs.data, "base64").toString()).toBe(conf);
   });
 
   it("hands passwords over as Swarm secrets and rendered files as configs, named by their content", async () => {
