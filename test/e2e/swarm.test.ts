@@ -7,6 +7,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { io as connect, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EngineError } from "./engine/engine";
 import { get, LoadLoop, type LoadReport } from "../../ops/http";
@@ -59,6 +62,59 @@ const summary = (report: LoadReport) => ({
   firstFailures: report.failures.slice(0, 5),
 });
 
+/** Where each replica runs: `app-0` on the leader's node, `app-<slot>` on its task's node. */
+async function replicaNodes(): Promise<Map<string, string>> {
+  const where = new Map<string, string>();
+  for (const t of await tasksOf(manager, FOLLOWERS)) where.set(`app-${t.slot}`, t.node);
+  where.set("app-0", (await tasksOf(manager, LEADER))[0]?.node ?? "");
+  return where;
+}
+
+const sockets: Socket[] = [];
+
+/** A websocket chat client through node `n`'s nginx, and the replica it landed on. */
+async function chatClient(n: LabNode, tag: string): Promise<{ socket: Socket; replica: string }> {
+  const socket = connect(edge(n).replace(/\/$/, ""), {
+    transports: ["websocket"],
+    reconnection: false,
+  });
+  sockets.push(socket);
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", () => resolve());
+    socket.once("connect_error", reject);
+  });
+  const echo = nextMessage(socket, tag);
+  socket.emit("chat message", { name: "e2e", text: tag });
+  return { socket, replica: (await echo).hostname };
+}
+
+/** The next chat message with this text that reaches the socket. */
+function nextMessage(socket: Socket, text: string): Promise<{ text: string; hostname: string }> {
+  return new Promise((resolve) => {
+    const listener = (message: { text: string; hostname: string }): void => {
+      if (message.text !== text) return;
+      socket.off("chat message", listener);
+      resolve(message);
+    };
+    socket.on("chat message", listener);
+  });
+}
+
+/** `docker exec` inside the lab node's own engine (works while the node is cut off). */
+async function onNode(n: LabNode, args: string[]): Promise<{ ok: boolean; out: string }> {
+  try {
+    const { stdout } = await promisify(execFile)(
+      "docker",
+      ["exec", `ha-stack-lab-node-${n}`, "docker", ...args],
+      { timeout: 30_000 },
+    );
+    return { ok: true, out: stdout.trim() };
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string; message: string };
+    return { ok: false, out: `${e.stdout ?? ""}${e.stderr ?? e.message}`.trim() };
+  }
+}
+
 beforeAll(async () => {
   await lab(["up"]);
   programDir = copyProgram();
@@ -66,6 +122,7 @@ beforeAll(async () => {
 }, 1_500_000);
 
 afterAll(async () => {
+  sockets.forEach((socket) => socket.close());
   console.log(`swarm figures: ${JSON.stringify(figures, null, 2)}`);
   if (programDir === undefined) return;
   // A node a failed test left stopped or cut comes back, so down can reach everything.
@@ -125,6 +182,23 @@ describe("a stack on a three-node swarm", () => {
     expect(nodes.find((p) => p.hostname === "pg-1")?.replication_sync_state).toMatch(
       /^(sync|quorum)$/,
     );
+  }, 120_000);
+
+  it("carries a chat message between clients on replicas on different nodes, through different edges", async () => {
+    const where = await replicaNodes();
+    const a = await chatClient(1, "probe-a");
+    let b: { socket: Socket; replica: string } | undefined;
+    for (let i = 0; i < 12 && b === undefined; i++) {
+      const candidate = await chatClient(3, `probe-b-${i}`);
+      if (where.get(candidate.replica) !== where.get(a.replica)) b = candidate;
+    }
+    expect(b, "a client on a replica on another node").toBeDefined();
+    const atB = nextMessage(b!.socket, "across nodes");
+    a.socket.emit("chat message", { name: "e2e", text: "across nodes" });
+    expect(await atB).toMatchObject({ text: "across nodes", hostname: a.replica });
+    const atA = nextMessage(a.socket, "and back");
+    b!.socket.emit("chat message", { name: "e2e", text: "and back" });
+    expect(await atA).toMatchObject({ text: "and back", hostname: b!.replica });
   }, 120_000);
 
   it("scales 3 → 6 → 2 under steady load without a failed request", async () => {
@@ -216,6 +290,31 @@ describe("a stack on a three-node swarm", () => {
     expect(report.failures).toEqual([]);
   }, 600_000);
 
+  it("replaces an app task that turns unhealthy (its server stopped with SIGSTOP)", async () => {
+    const [victim] = (await tasksOf(manager, FOLLOWERS)).filter((t) => t.state === "running");
+    const nodeNumber = Number(victim.node.replace("node-", "")) as LabNode;
+    // The server stops answering; the container keeps running, so only its healthcheck notices.
+    const stop = await onNode(nodeNumber, [
+      "exec",
+      String(victim.containerId),
+      "bash",
+      "-c",
+      'for p in /proc/[0-9]*; do grep -qa "dist/server.js" "$p/cmdline" 2>/dev/null && kill -STOP "${p#/proc/}"; done; true',
+    ]);
+    expect(stop.ok, stop.out).toBe(true);
+    const began = Date.now();
+    await waitFor(
+      "the unhealthy task replaced by a running one",
+      async () => {
+        const running = (await tasksOf(manager, FOLLOWERS)).filter((t) => t.state === "running");
+        return running.length === 2 && !running.some((t) => t.id === victim.id) ? true : undefined;
+      },
+      180_000,
+      1_000,
+    );
+    figures["task unhealthy → replacement running, s"] = Math.round((Date.now() - began) / 1000);
+  }, 300_000);
+
   it("reschedules a stopped node's app tasks on the others, and takes its standby back when it returns", async () => {
     const traffic = load(1);
     const stopped = Date.now();
@@ -285,6 +384,62 @@ describe("a stack on a three-node swarm", () => {
     figures["node-1 back → pg-0 standby, s"] = Math.round((Date.now() - killed) / 1000);
     expect(await nodesOf(manager, `${PREFIX}-pg-0`)).toEqual(["node-1"]);
   }, 1_500_000);
+
+  it("never has two primaries that acknowledge writes when the primary's node is cut off", async () => {
+    // After the previous test pg-1 (node-2) is primary and pg-0 (node-1) its synchronous standby.
+    await waitPair(3, "pg-1", "pg-0", 120_000);
+    const cut = Date.now();
+    await lab(["node-cut", "2"]);
+    try {
+      await waitFor(
+        "pg-0 primary in pgpool while node-2 is cut off",
+        async () =>
+          roleOf(await poolNodes(3).catch(() => []), "pg-0") === "primary" ? true : undefined,
+        300_000,
+        1_000,
+      );
+      figures["node-2 cut → pg-0 primary, s"] = Math.round((Date.now() - cut) / 1000);
+      // Writes through the reachable side are acknowledged by pg-0.
+      expect(await postUser(3, "after-the-cut")).toBeGreaterThan(0);
+      // The cut-off pg-1 still runs and still thinks it is primary, but acknowledges no write:
+      // its synchronous standby is gone, so a commit waits (here: never returns within 5 s).
+      const [pg1] = (await onNode(2, ["ps", "-q", "--filter", `name=${PREFIX}-pg-1`])).out.split(
+        "\n",
+      );
+      const psql = (sql: string, seconds: string) =>
+        onNode(2, [
+          "exec",
+          "-u",
+          "postgres",
+          pg1,
+          "timeout",
+          seconds,
+          "psql",
+          "-d",
+          "app",
+          "-Atc",
+          sql,
+        ]);
+      // Reachable from its own node, and a primary in its own eyes.
+      expect(await psql("SELECT pg_is_in_recovery()", "10")).toEqual({ ok: true, out: "f" });
+      const write = await psql(
+        "INSERT INTO users (name, key) VALUES ('split-brain', 'key-split-brain') RETURNING id",
+        "5",
+      );
+      figures["cut-off pg-1: write acknowledged"] = write.ok;
+      expect(write.ok, `a write on the cut-off node returned: ${write.out}`).toBe(false);
+      // Not refused: still waiting for its standby when timeout(1) stopped it.
+      expect(write.out).not.toMatch(/could not connect|FATAL|ERROR/);
+    } finally {
+      await lab(["node-heal", "2"]);
+    }
+    // Healed: pgpool keeps pg-0 as the one primary and does not take pg-1 back as a primary.
+    await sleep(15_000);
+    const nodes = await poolNodes(3);
+    expect(roleOf(nodes, "pg-0")).toBe("primary");
+    expect(roleOf(nodes, "pg-1")).not.toBe("primary");
+    figures["after heal, pgpool's view of pg-1"] = nodes.find((p) => p.hostname === "pg-1");
+  }, 900_000);
 
   it("destroy removes every service, secret, config and network of the stack, and keeps the data volumes", async () => {
     await downStack(STACK, programDir);
