@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { randomUUID } from "node:crypto";
-import { io as connect, type Socket } from "socket.io-client";
+import type { Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   addressOn,
@@ -15,6 +15,7 @@ import {
   publishedPorts,
   stackContainers,
 } from "../../ops/docker";
+import { chatSocket, nextMessage } from "../../ops/chat";
 import { get } from "../../ops/http";
 import { waitFor } from "../../ops/poll";
 import { downStack, PROGRAM_DIR, upStack, type Stack } from "../../ops/stack";
@@ -181,27 +182,11 @@ describe("chat", () => {
 
   const join = async (node: string): Promise<Socket> => {
     const address = await addressOn(stack.container(node), "-frontend");
-    const socket = connect(`http://${address}:3000`, {
-      transports: ["websocket"],
-      reconnection: false,
-    });
+    const socket = await chatSocket(`http://${address}:3000`);
     sockets.push(socket);
-    await new Promise<void>((resolve, reject) => {
-      socket.once("connect", resolve);
-      socket.once("connect_error", reject);
-    });
     return socket;
   };
-  /** The next chat message with this text that reaches the socket. */
-  const next = (socket: Socket, text: string) =>
-    new Promise<{ text: string; hostname: string }>((resolve) => {
-      const listener = (message: { text: string; hostname: string }) => {
-        if (message.text !== text) return;
-        socket.off("chat message", listener);
-        resolve(message);
-      };
-      socket.on("chat message", listener);
-    });
+  const next = nextMessage;
 
   it("carries a message sent on one replica to a client on another, both ways", async () => {
     const [a, b] = [await join("app-1"), await join("app-2")];
@@ -214,15 +199,8 @@ describe("chat", () => {
   });
 
   it("works through nginx with the websocket transport", async () => {
-    const socket = connect(stack.url.replace(/\/$/, ""), {
-      transports: ["websocket"],
-      reconnection: false,
-    });
+    const socket = await chatSocket(stack.url);
     sockets.push(socket);
-    await new Promise<void>((resolve, reject) => {
-      socket.once("connect", () => resolve());
-      socket.once("connect_error", reject);
-    });
     const echo = next(socket, "through nginx");
     socket.emit("chat message", { text: "through nginx" });
     expect((await echo).text).toBe("through nginx");

@@ -9,9 +9,10 @@ import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { io as connect, type Socket } from "socket.io-client";
+import type { Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EngineError } from "./engine/engine";
+import { chatSocket, nextMessage } from "../../ops/chat";
 import { get, LoadLoop, type LoadReport } from "../../ops/http";
 import { waitFor } from "../../ops/poll";
 import { addMigration, copyProgram, getInfo, removeProgramCopy } from "../../ops/rollout";
@@ -74,30 +75,11 @@ const sockets: Socket[] = [];
 
 /** A websocket chat client through node `n`'s nginx, and the replica it landed on. */
 async function chatClient(n: LabNode, tag: string): Promise<{ socket: Socket; replica: string }> {
-  const socket = connect(edge(n).replace(/\/$/, ""), {
-    transports: ["websocket"],
-    reconnection: false,
-  });
+  const socket = await chatSocket(edge(n));
   sockets.push(socket);
-  await new Promise<void>((resolve, reject) => {
-    socket.once("connect", () => resolve());
-    socket.once("connect_error", reject);
-  });
   const echo = nextMessage(socket, tag);
   socket.emit("chat message", { name: "e2e", text: tag });
   return { socket, replica: (await echo).hostname };
-}
-
-/** The next chat message with this text that reaches the socket. */
-function nextMessage(socket: Socket, text: string): Promise<{ text: string; hostname: string }> {
-  return new Promise((resolve) => {
-    const listener = (message: { text: string; hostname: string }): void => {
-      if (message.text !== text) return;
-      socket.off("chat message", listener);
-      resolve(message);
-    };
-    socket.on("chat message", listener);
-  });
 }
 
 /** `docker exec` inside the lab node's own engine (works while the node is cut off). */
