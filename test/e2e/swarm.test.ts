@@ -281,7 +281,8 @@ describe("a stack on a three-node swarm", () => {
       String(victim.containerId),
       "bash",
       "-c",
-      'for p in /proc/[0-9]*; do grep -qa "dist/server.js" "$p/cmdline" 2>/dev/null && kill -STOP "${p#/proc/}"; done; true',
+      // The exact command line: a pattern would also match (and stop) this loop's own shell.
+      'for p in /proc/[0-9]*; do [ "$(tr "\\0" " " < "$p/cmdline" 2>/dev/null)" = "node dist/server.js " ] && kill -STOP "${p#/proc/}"; done; true',
     ]);
     expect(stop.ok, stop.out).toBe(true);
     const began = Date.now();
