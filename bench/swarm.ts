@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LoadLoop, type LoadReport } from "../ops/http";
-import { waitFor } from "../ops/poll";
+import { waitFor, withTimeout } from "../ops/poll";
 import { addMigration, copyProgram, infoLoad, removeProgramCopy } from "../ops/rollout";
 import { destroyStack, downStack, upStack, type Stack } from "../ops/stack";
 import {
@@ -46,9 +46,13 @@ async function timedUp(
 ): Promise<{ stack: Stack; time: string; failed: string }> {
   const traffic = stack ? target.load(stack) : undefined;
   const started = Date.now();
-  const next = await upStack(target.name, { ...target.config, ...config }, target.programDir);
+  console.log(`${target.name}: up ${JSON.stringify(config)}`);
+  const next = await withTimeout(
+    upStack(target.name, { ...target.config, ...config }, target.programDir),
+    900_000,
+  );
   const time = seconds(started);
-  const result = traffic ? await traffic.stop() : undefined;
+  const result = traffic ? await withTimeout(traffic.stop(), 60_000) : undefined;
   return { stack: next, time, failed: result ? failed(result) : "—" };
 }
 
@@ -115,13 +119,15 @@ async function main(): Promise<void> {
     );
     const rollback = seconds(started);
     fs.writeFileSync(healthcheck, good);
-    let result = await traffic.stop();
+    let result = await withTimeout(traffic.stop(), 60_000);
     figures.push({
       name: "never-healthy release: up fails after",
       value: rollback,
       note: `${outcome}; ${failed(result)} requests failed meanwhile (old tasks serve); one host: no rollback (the new container's wait times out after 300 s)`,
     });
-    stack = (await timedUp(swarm, stack, {})).stack;
+    // The fixed release: what Swarm runs again after its rollback (no load: only the state moves).
+    stack = (await timedUp(swarm, undefined, {})).stack;
+    console.log("swarmbench: a node stops");
 
     // A node stops: its app tasks move.
     traffic = edgeLoad(1, RATE);
@@ -140,7 +146,7 @@ async function main(): Promise<void> {
       1_000,
     );
     const moved = seconds(started);
-    result = await traffic.stop();
+    result = await withTimeout(traffic.stop(), 60_000);
     figures.push({
       name: "node stopped (node-2: pg-1, app tasks, an edge): app tasks running elsewhere after",
       value: moved,
@@ -177,7 +183,7 @@ async function main(): Promise<void> {
     );
     const promoted = seconds(started);
     await sleep(5_000);
-    result = await writes.stop();
+    result = await withTimeout(writes.stop(), 60_000);
     let lost = 0;
     for (const id of acked) {
       const answer = await fetch(`${edge(3)}api/users/${id}`, {
