@@ -82,6 +82,19 @@ async function chatClient(n: LabNode, tag: string): Promise<{ socket: Socket; re
   return { socket, replica: (await echo).hostname };
 }
 
+/** Waits until two follower tasks run again, `victim` not among them. */
+async function waitReplaced(victim: { id: string }, what: string): Promise<void> {
+  await waitFor(
+    what,
+    async () => {
+      const running = (await tasksOf(manager, FOLLOWERS)).filter((t) => t.state === "running");
+      return running.length === 2 && !running.some((t) => t.id === victim.id) ? true : undefined;
+    },
+    180_000,
+    1_000,
+  );
+}
+
 /** `docker exec` inside the lab node's own engine (works while the node is cut off). */
 async function onNode(n: LabNode, args: string[]): Promise<{ ok: boolean; out: string }> {
   try {
@@ -256,15 +269,7 @@ describe("a stack on a three-node swarm", () => {
     await sleep(1_000);
     await nodeDocker(nodeNumber).getContainer(String(victim.containerId)).remove({ force: true });
     const began = Date.now();
-    await waitFor(
-      "a new task in the removed one's place",
-      async () => {
-        const running = (await tasksOf(manager, FOLLOWERS)).filter((t) => t.state === "running");
-        return running.length === 2 && !running.some((t) => t.id === victim.id) ? true : undefined;
-      },
-      180_000,
-      1_000,
-    );
+    await waitReplaced(victim, "a new task in the removed one's place");
     figures["task rm -f → replacement running, s"] = Math.round((Date.now() - began) / 1000);
     await sleep(2_000);
     const report = await traffic.stop();
@@ -286,15 +291,7 @@ describe("a stack on a three-node swarm", () => {
     ]);
     expect(stop.ok, stop.out).toBe(true);
     const began = Date.now();
-    await waitFor(
-      "the unhealthy task replaced by a running one",
-      async () => {
-        const running = (await tasksOf(manager, FOLLOWERS)).filter((t) => t.state === "running");
-        return running.length === 2 && !running.some((t) => t.id === victim.id) ? true : undefined;
-      },
-      180_000,
-      1_000,
-    );
+    await waitReplaced(victim, "the unhealthy task replaced by a running one");
     figures["task unhealthy → replacement running, s"] = Math.round((Date.now() - began) / 1000);
   }, 300_000);
 

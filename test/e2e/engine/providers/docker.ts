@@ -159,12 +159,25 @@ interface Volume {
   readOnly?: boolean;
 }
 
-interface Healthcheck {
+export interface Healthcheck {
   tests: string[];
   interval?: string;
   timeout?: string;
   startPeriod?: string;
   retries?: number;
+}
+
+/** A healthcheck input as Docker's API takes it (containers and services alike), durations in ns. */
+export function healthcheckConfig(healthcheck: Healthcheck | undefined) {
+  return (
+    healthcheck && {
+      Test: healthcheck.tests,
+      Interval: durationNs(healthcheck.interval ?? "0s", "healthcheck.interval"),
+      Timeout: durationNs(healthcheck.timeout ?? "0s", "healthcheck.timeout"),
+      StartPeriod: durationNs(healthcheck.startPeriod ?? "0s", "healthcheck.startPeriod"),
+      Retries: healthcheck.retries ?? 0,
+    }
+  );
 }
 
 function validateContainer(inputs: Props): void {
@@ -261,13 +274,7 @@ function containerCreateOptions(inputs: Props): Docker.ContainerCreateOptions {
     Volumes: Object.keys(anonymous).length > 0 ? anonymous : undefined,
     StopSignal: inputs.stopSignal as string | undefined,
     StopTimeout: inputs.stopTimeout as number | undefined,
-    Healthcheck: healthcheck && {
-      Test: healthcheck.tests,
-      Interval: durationNs(healthcheck.interval ?? "0s", "healthcheck.interval"),
-      Timeout: durationNs(healthcheck.timeout ?? "0s", "healthcheck.timeout"),
-      StartPeriod: durationNs(healthcheck.startPeriod ?? "0s", "healthcheck.startPeriod"),
-      Retries: healthcheck.retries ?? 0,
-    },
+    Healthcheck: healthcheckConfig(healthcheck),
     HostConfig: {
       RestartPolicy: {
         Name: (inputs.restart as string | undefined) ?? "no",

@@ -15,7 +15,7 @@
 // Docker's own error text is passed through unchanged.
 import type Docker from "dockerode";
 import { durationNs, type Props } from "../values";
-import { dockerFor, dockerMessage } from "./docker";
+import { dockerFor, dockerMessage, healthcheckConfig, type Healthcheck } from "./docker";
 import { checkKnown, type Provider, type ProviderContext } from "./types";
 
 type Any = Record<string, any>;
@@ -234,13 +234,7 @@ export function serviceSpec(inputs: Props): Any {
         })),
         StopSignal: cs.stopSignal,
         StopGracePeriod: ns(cs.stopGracePeriod, "containerSpec.stopGracePeriod"),
-        Healthcheck: hc && {
-          Test: hc.tests,
-          Interval: durationNs(hc.interval ?? "0s", "healthcheck.interval"),
-          Timeout: durationNs(hc.timeout ?? "0s", "healthcheck.timeout"),
-          StartPeriod: durationNs(hc.startPeriod ?? "0s", "healthcheck.startPeriod"),
-          Retries: hc.retries ?? 0,
-        },
+        Healthcheck: healthcheckConfig(hc as Healthcheck | undefined),
         Secrets: (cs.secrets as Any[] | undefined)?.map((s) => ({
           SecretID: s.secretId,
           SecretName: s.secretName,
