@@ -327,7 +327,11 @@ down() {
   # shellcheck disable=SC2086 # cgroup paths have no spaces
   [ -z "$dirs" ] || find $dirs -depth -type d -exec rmdir {} + 2>/dev/null || true
   # By tag, not ID: the probe image itself stays (a build cache like the other lab images).
-  ids=$(docker image ls --format '{{.Repository}}:{{.Tag}}' --filter "reference=127.0.0.1:$registry_port/$prefix/*")
+  # A tag pushed again leaves its old image behind as <repo>:<none>, which is no reference:
+  # those go by <repo>@<digest> (only that reference; the image may carry other names).
+  ids=$(docker image ls --digests --format '{{.Repository}}:{{.Tag}} {{.Repository}}@{{.Digest}}' \
+    --filter "reference=127.0.0.1:$registry_port/$prefix/*" |
+    awk '$1 !~ /:<none>$/ { print $1; next } $2 !~ /@<none>$/ { print $2 }' | sort -u)
   # shellcheck disable=SC2086 # image references
   [ -z "$ids" ] || docker image rm $ids >/dev/null
   if [ "${1:-}" = --images ]; then
