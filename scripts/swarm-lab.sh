@@ -333,7 +333,12 @@ down() {
     --filter "reference=127.0.0.1:$registry_port/$prefix/*" |
     awk '$1 !~ /:<none>$/ { print $1; next } $2 !~ /@<none>$/ { print $2 }' | sort -u)
   # shellcheck disable=SC2086 # image references
-  [ -z "$ids" ] || docker image rm $ids >/dev/null
+  local ref kept=0
+  for ref in $ids; do
+    # A reference another image or a stopped container still holds stays (the lab is down anyway).
+    docker image rm "$ref" >/dev/null 2>&1 || kept=$((kept + 1))
+  done
+  [ "$kept" = 0 ] || echo "swarm-lab: $kept pushed image reference(s) still in use, left in place" >&2
   if [ "${1:-}" = --images ]; then
     for i in "$node_image" "$registry_image" "$probe_image"; do
       docker image rm "$i" >/dev/null 2>&1 || true
