@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import {
@@ -11,7 +10,7 @@ import {
 import { MAX_REPLICAS } from "./config";
 import { PGPOOL_PORT } from "./pgpool";
 import { ADMIN_TOKEN_FILE, secretFile, secretFileUpload, secretUpload } from "./secrets";
-import { workload, type Workload } from "./workload";
+import { digest8, workload, type Workload } from "./workload";
 
 /** Port the app listens on inside its container. */
 export const APP_PORT = 3000;
@@ -58,11 +57,7 @@ export function databaseEnv(): string[] {
  * bits of a SHA-256 over them reveal nothing, so the name itself is not secret.
  */
 function generation(parts: pulumi.Input<string>[]): pulumi.Output<string> {
-  return pulumi.unsecret(
-    pulumi
-      .all(parts)
-      .apply((values) => createHash("sha256").update(values.join("\0")).digest("hex").slice(0, 8)),
-  );
+  return digest8(pulumi.all(parts).apply((values) => values.join("\0")));
 }
 
 /**
