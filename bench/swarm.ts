@@ -13,13 +13,13 @@ import { waitFor, withTimeout } from "../ops/poll";
 import { addMigration, copyProgram, infoLoad, removeProgramCopy } from "../ops/rollout";
 import { destroyStack, downStack, upStack, type Stack } from "../ops/stack";
 import {
-  edge,
+  ackedWrites,
   edgeLoad,
   lab,
   labStackConfig,
+  missingUsers,
   nodeDocker,
   poolNodes,
-  postUser,
   roleOf,
   tasksOf,
   waitPair,
@@ -161,16 +161,7 @@ async function main(): Promise<void> {
     });
 
     // The primary's node dies under writes.
-    const acked: number[] = [];
-    let n = 0;
-    const writes = new LoadLoop(
-      async () => {
-        const id = await postUser(3, token, `bench-${n++}`);
-        acked.push(id);
-        return id;
-      },
-      { ratePerSecond: 5, maxRequests: 3_000, maxSeconds: 600 },
-    );
+    const { loop: writes, acked } = ackedWrites(3, token, "bench");
     await sleep(2_000);
     started = Date.now();
     await lab(["node-kill", "1"]);
@@ -184,13 +175,7 @@ async function main(): Promise<void> {
     const promoted = seconds(started);
     await sleep(5_000);
     result = await withTimeout(writes.stop(), 60_000);
-    let lost = 0;
-    for (const id of acked) {
-      const answer = await fetch(`${edge(3)}api/users/${id}`, {
-        signal: AbortSignal.timeout(10_000),
-      });
-      if (answer.status !== 200) lost++;
-    }
+    const lost = (await missingUsers(3, acked)).length;
     figures.push({
       name: "primary's node killed (node-1): pg-1 primary after",
       value: promoted,

@@ -168,3 +168,32 @@ export async function waitPair(
     1_000,
   );
 }
+
+/** Steady user writes (5/s, bounded) through node `n`'s edge; `acked` holds every id answered 201. */
+export function ackedWrites(
+  n: LabNode,
+  token: string,
+  tag: string,
+): { loop: LoadLoop; acked: number[] } {
+  const acked: number[] = [];
+  let count = 0;
+  const loop = new LoadLoop(
+    async () => {
+      const id = await postUser(n, token, `${tag}-${count++}`);
+      acked.push(id);
+      return id;
+    },
+    { ratePerSecond: 5, maxRequests: 3_000, maxSeconds: 600 },
+  );
+  return { loop, acked };
+}
+
+/** The ids among `ids` that GET /api/users/<id> through node `n`'s edge does not find. */
+export async function missingUsers(n: LabNode, ids: readonly number[]): Promise<number[]> {
+  const missing: number[] = [];
+  for (const id of ids) {
+    const answer = await get(`${edge(n)}api/users/${id}`, { timeoutMs: 10_000 });
+    if (answer.status !== 200) missing.push(id);
+  }
+  return missing;
+}

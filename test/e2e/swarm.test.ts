@@ -18,10 +18,12 @@ import { waitFor } from "../../ops/poll";
 import { addMigration, copyProgram, getInfo, removeProgramCopy } from "../../ops/rollout";
 import { downStack, upStack, type Stack } from "../../ops/stack";
 import {
+  ackedWrites,
   edge,
   edgeLoad,
   lab,
   labStackConfig,
+  missingUsers,
   nodeDocker,
   nodesOf,
   poolNodes,
@@ -323,16 +325,7 @@ describe("a stack on a three-node swarm", () => {
   }, 1_200_000);
 
   it("promotes the standby when the primary's node dies, loses no acknowledged write, and the old primary rejoins as standby", async () => {
-    const acked: number[] = [];
-    let n = 0;
-    const writes = new LoadLoop(
-      async () => {
-        const id = await postUser(3, `w-${n++}`);
-        acked.push(id);
-        return id;
-      },
-      { ratePerSecond: 5, maxRequests: 3_000, maxSeconds: 600 },
-    );
+    const { loop: writes, acked } = ackedWrites(3, String(stack.result.outputs.adminToken), "w");
     await sleep(2_000);
     const killed = Date.now();
     await lab(["node-kill", "1"]);
@@ -351,11 +344,7 @@ describe("a stack on a three-node swarm", () => {
     figures["writes during primary node loss"] = summary(report);
     expect(acked.length).toBeGreaterThan(10);
     // Every acknowledged write is there, read through pgpool from the new primary.
-    const missing: number[] = [];
-    for (const id of acked) {
-      const answer = await get(`${edge(3)}api/users/${id}`, { timeoutMs: 10_000 });
-      if (answer.status !== 200) missing.push(id);
-    }
+    const missing = await missingUsers(3, acked);
     figures["acknowledged writes lost"] = missing.length;
     expect(missing).toEqual([]);
 
