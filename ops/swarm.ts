@@ -192,7 +192,13 @@ export function ackedWrites(
 export async function missingUsers(n: LabNode, ids: readonly number[]): Promise<number[]> {
   const missing: number[] = [];
   for (const id of ids) {
-    const answer = await get(`${edge(n)}api/users/${id}`, { timeoutMs: 10_000 });
+    // A connection cut just after a failover is no answer: ask again (a 404 is an answer).
+    const answer = await waitFor(
+      `an answer for user ${id}`,
+      () => get(`${edge(n)}api/users/${id}`, { timeoutMs: 10_000 }),
+      30_000,
+      1_000,
+    );
     if (answer.status !== 200) missing.push(id);
   }
   return missing;
