@@ -103,6 +103,44 @@ swarm_healthy_for() {
   return 1
 }
 swarm_healthy() { swarm_healthy_for "${nodes[@]}"; }
+# one_leader: every node answers from a quorum, sees all nodes Ready and reachable, and names
+# the same leader (left in $agreed_leader). A node healed from a cut can look Ready from the
+# leader's side before its own raft is back; asking each node catches that.
+agreed_leader=""
+one_leader() {
+  local n m view leader="" l
+  for n in "${nodes[@]}"; do
+    view=$(swarm_view "$n" 2>/dev/null) || return 1
+    [ "$(grep -c . <<<"$view")" -eq "${#nodes[@]}" ] || return 1
+    for m in "${nodes[@]}"; do node_healthy_in "$view" "$m" || return 1; done
+    l=$(awk '$3 == "Leader" { print $1 }' <<<"$view")
+    [ -n "$l" ] && { [ -z "$leader" ] || [ "$l" = "$leader" ]; } || return 1
+    leader=$l
+  done
+  agreed_leader=$leader
+}
+# wait_settled SECONDS: one_leader with one unchanged leader for $settle_hold s on end (longer
+# than Swarm's 10 s election timeout), within SECONDS.
+settle_hold=12
+wait_settled() {
+  local deadline leader="" since=0
+  deadline=$(($(date +%s) + $1))
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    if one_leader; then
+      if [ "$agreed_leader" != "$leader" ]; then
+        leader=$agreed_leader
+        since=$(date +%s)
+      elif [ $(($(date +%s) - since)) -ge "$settle_hold" ]; then
+        echo "$leader"
+        return 0
+      fi
+    else
+      leader=""
+    fi
+    sleep 1
+  done
+  return 1
+}
 # seen_healthy_by N M…: node N itself has a quorum and sees nodes M… Ready and reachable.
 seen_healthy_by() {
   local n=$1 m view
@@ -495,11 +533,12 @@ node_start() {
   wait_until 120 seen_healthy_by "$n" "$n" ||
     fail "node-$n not Ready in the swarm within 120 s (status says more)"
   step "$t" "node-$n back in the swarm: Ready, manager reachable"
-  local m
+  local m leader
   for m in "${nodes[@]}"; do node_up "$m" || return 0; done
   t=$(now)
-  wait_until 60 swarm_healthy || fail "the swarm did not report three Ready managers within 60 s"
-  step "$t" "swarm healthy: three managers Ready"
+  leader=$(wait_settled 90) ||
+    fail "the swarm did not settle within 90 s (three Ready managers, one leader for ${settle_hold} s)"
+  step "$t" "swarm settled: three managers Ready, $leader leader for ${settle_hold} s"
 }
 # Cutting disconnects the node's only network interface: nothing of the swarm (raft on 2377,
 # gossip on 7946, VXLAN on 4789) can reach it or leave it, whatever its own iptables say.
@@ -518,13 +557,14 @@ node_cut() {
   step "$t" "node-$n cut off: no lab address, $(node_ip "$n") unreachable from node-$other"
 }
 node_heal() {
-  local t n=$1
+  local t n=$1 leader
   t=$(now)
   on_lab_net "$(node_name "$n")" || docker network connect --ip "$(node_ip "$n")" "$net" "$(node_name "$n")"
   step "$t" "node-$n reconnected at $(node_ip "$n")"
   t=$(now)
-  wait_until 120 swarm_healthy || fail "the swarm did not report three Ready managers within 120 s of the heal"
-  step "$t" "node-$n healed: three managers Ready"
+  leader=$(wait_settled 150) ||
+    fail "the swarm did not settle within 150 s of the heal (three Ready managers, one leader for ${settle_hold} s)"
+  step "$t" "node-$n healed: three managers Ready, $leader leader for ${settle_hold} s"
 }
 
 cmd="${1:-}"

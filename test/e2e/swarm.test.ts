@@ -411,6 +411,14 @@ describe("a stack on a three-node swarm", () => {
   }, 900_000);
 
   it("destroy removes every service, secret, config and network of the stack, and keeps the data volumes", async () => {
+    // The heal above waited for one leader that all three nodes agree on; a manager that still
+    // has no leader would refuse the destroy, which is the lab's trouble, not the program's.
+    await waitFor(
+      `node-${MANAGER}'s manager answering with a swarm leader`,
+      async () => ((await manager.listNodes().catch(() => [])).length > 0 ? true : undefined),
+      60_000,
+      1_000,
+    );
     await downStack(STACK, programDir);
     const label = JSON.stringify({ label: [`ha-stack.stack=${STACK}`] });
     expect(await manager.listServices({ filters: label })).toEqual([]);

@@ -69,7 +69,16 @@ export async function openPage(browser: Browser, url: string): Promise<OpenPage>
   const served = /replica (\d+)/.exec(banner);
   if (!served) throw new Error(`the page does not say which replica served it: "${banner}"`);
   const status = page.locator("#chat-status");
-  await status.filter({ hasText: /Connected to replica \d+/ }).waitFor({ timeout: 15_000 });
+  await status
+    .filter({ hasText: /Connected to replica \d+/ })
+    .waitFor({ timeout: 15_000 })
+    .catch(async (err: Error) => {
+      const shown = await status.innerText().catch(() => "(unreadable)");
+      throw new Error(
+        `${url}: the chat did not connect within 15 s; status "${shown}"; ` +
+          `page problems: ${JSON.stringify(problems)}; ${err.message.split("\n")[0]}`,
+      );
+    });
   const chat = /Connected to replica (\d+)/.exec(await status.innerText());
   return {
     context,
