@@ -25,6 +25,8 @@ export interface LoadReport {
   readonly failed: number;
   /** One line per failure: time since start, then status or error. */
   readonly failures: string[];
+  /** Milliseconds since start at which each failure (same order as `failures`) came back. */
+  readonly failedAtMs: number[];
   /** Milliseconds since start of each successful request, with what it returned. */
   readonly successes: { atMs: number; value: unknown }[];
 }
@@ -36,6 +38,8 @@ export interface LoadReport {
 export class LoadLoop {
   private stopped = false;
   private readonly done: Promise<LoadReport>;
+  /** When the first request went out (Date.now()); report times count from here. */
+  readonly startedAt = Date.now();
 
   constructor(
     request: () => Promise<unknown>,
@@ -48,10 +52,15 @@ export class LoadLoop {
     request: () => Promise<unknown>,
     opts: { ratePerSecond: number; maxRequests: number; maxSeconds: number },
   ): Promise<LoadReport> {
-    const start = Date.now();
+    const start = this.startedAt;
     const gap = 1000 / opts.ratePerSecond;
     const inFlight: Promise<void>[] = [];
     const failures: string[] = [];
+    const failedAtMs: number[] = [];
+    const fail = (what: string) => {
+      failedAtMs.push(Date.now() - start);
+      failures.push(`${Date.now() - start} ms: ${what}`);
+    };
     const successes: { atMs: number; value: unknown }[] = [];
     let sent = 0;
     while (
@@ -63,19 +72,17 @@ export class LoadLoop {
       inFlight.push(
         request().then(
           (value) => {
-            if (value === false) failures.push(`${Date.now() - start} ms: rejected`);
+            if (value === false) fail("rejected");
             else successes.push({ atMs: Date.now() - start, value });
           },
-          (error: Error) => {
-            failures.push(`${Date.now() - start} ms: ${error.message}`);
-          },
+          (error: Error) => fail(error.message),
         ),
       );
       const next = start + sent * gap;
       await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
     }
     await Promise.all(inFlight);
-    return { sent, ok: successes.length, failed: failures.length, failures, successes };
+    return { sent, ok: successes.length, failed: failures.length, failures, failedAtMs, successes };
   }
 
   /** Stops sending and resolves once every request in flight has finished. */
