@@ -49,9 +49,12 @@ export interface Chat {
  * Attaches socket.io to `httpServer` (it also serves /socket.io/socket.io.min.js).
  *
  * The adapter holds one pool connection for LISTEN. It re-acquires one ~2 s after that
- * connection ends (pgpool failover), but never releases the dead one, and nothing stops it
- * from acquiring a connection while the server closes. The wrapper below releases an ended
- * LISTEN connection (so failovers do not leak pool slots) and parks connects after close.
+ * connection ends (pgpool failover), but never releases the dead one; it releases a live one on
+ * close only once its LISTEN has been answered (a close in between leaves it checked out, and the
+ * pool's end then waits forever); and nothing stops it from acquiring a connection while the
+ * server closes. The wrapper below releases an ended LISTEN connection (so failovers do not leak
+ * pool slots), releases the one it handed out on close whatever the adapter did (each release at
+ * most once), and parks connects after close.
  */
 export function attachChat(
   httpServer: HttpServer,
@@ -60,16 +63,27 @@ export function attachChat(
   origin: { replica: number; hostname: string },
 ): Chat {
   let closing = false;
+  let held: pg.PoolClient | undefined;
   const parked = new Promise<never>(() => {});
   const adapterPool = {
     query: pool.query.bind(pool),
     connect: async () => {
+      if (closing) return parked;
       const client = await pool.connect();
       if (closing) {
         client.release();
         return parked;
       }
+      const release = client.release.bind(client);
+      let released = false;
+      client.release = (err?: Error | boolean) => {
+        if (released) return;
+        released = true;
+        if (held === client) held = undefined;
+        release(err);
+      };
       client.once("end", () => client.release(new Error("LISTEN connection ended")));
+      held = client;
       return client;
     },
   } as unknown as pg.Pool; // the adapter calls only connect() and query()
@@ -109,6 +123,8 @@ export function attachChat(
     close: async () => {
       closing = true;
       await io.close();
+      // Destroyed rather than returned: its LISTEN may still be in flight.
+      held?.release(new Error("chat closed"));
     },
   };
 }

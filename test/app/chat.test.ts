@@ -5,6 +5,7 @@ import { io as connect, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { ChatAck, ChatMessage } from "../../app/src/chat.js";
 import { buildTestApp, createMigratedDatabase, testConfig, type TestDatabase } from "./helpers.js";
+import { startTcpProxy } from "./tcp-proxy.js";
 
 let db: TestDatabase;
 const apps: FastifyInstance[] = [];
@@ -160,4 +161,41 @@ describe("chat", () => {
     await b.emitWithAck("chat message", { text: "after failover" });
     expect(await atA).toMatchObject({ replica: 2 });
   });
+});
+
+describe("closing", () => {
+  // The adapter takes its LISTEN connection asynchronously after ready. A close that lands
+  // while that connection is checked out but its LISTEN not yet answered must still hand it
+  // back, or the pool's end waits for it forever and the replica never exits on SIGTERM.
+  it("finishes while the chat's LISTEN is unanswered, and leaves no connection behind", async () => {
+    const proxy = await startTcpProxy({ host: db.host, port: db.port }, { replyDelayMs: 300 });
+    try {
+      const config = testConfig(db, { replicaIndex: 9 });
+      const app = await buildTestApp({
+        ...config,
+        database: { ...config.database, host: "127.0.0.1", port: proxy.port },
+      });
+      await app.ready();
+      // The server has run the LISTEN; its answer is still in the proxy for up to 300 ms.
+      const listening = () =>
+        db.pool.query(
+          "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND application_name = $2 AND query LIKE 'LISTEN %'",
+          [db.name, "ha-stack-app-9"],
+        );
+      const deadline = Date.now() + 20_000;
+      while ((await listening()).rowCount === 0) {
+        if (Date.now() > deadline) throw new Error("the adapter did not LISTEN within 20 s");
+      }
+      const closed = app.close().then(() => "closed");
+      const timeout = new Promise((r) => setTimeout(r, 5_000, "still closing after 5 s"));
+      expect(await Promise.race([closed, timeout])).toBe("closed");
+    } finally {
+      await proxy.close();
+    }
+    const left = await db.pool.query(
+      "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND application_name = $2",
+      [db.name, "ha-stack-app-9"],
+    );
+    expect(left.rowCount).toBe(0);
+  }, 60_000);
 });

@@ -12,7 +12,14 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+/**
+ * `replyDelayMs` holds every chunk from the target that long before passing it on (in order),
+ * so a query has run on the server while its client still waits for the answer.
+ */
+export async function startTcpProxy(
+  target: { host: string; port: number },
+  { replyDelayMs = 0 } = {},
+): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   const track = (socket: Socket, peer: Socket) => {
     sockets.add(socket);
@@ -27,7 +34,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     const upstream = connect(target.port, target.host);
     track(client, upstream);
     track(upstream, client);
-    client.pipe(upstream).pipe(client);
+    client.pipe(upstream);
+    if (replyDelayMs === 0) upstream.pipe(client);
+    else upstream.on("data", (chunk) => setTimeout(() => client.write(chunk), replyDelayMs));
   });
   const listen = (port: number) =>
     new Promise<void>((resolve, reject) => {
