@@ -159,10 +159,12 @@ export async function waitPair(
   await waitFor(
     `${primary} primary and ${standby} standby, both up`,
     async () => {
-      const nodes = await poolNodes(n).catch(() => []);
-      return roleOf(nodes, primary) === "primary" && roleOf(nodes, standby) === "standby"
-        ? true
-        : undefined;
+      // Thrown, so that a timeout names what pgpool (or the status board) said last.
+      const nodes = await poolNodes(n);
+      if (roleOf(nodes, primary) === "primary" && roleOf(nodes, standby) === "standby") return true;
+      throw new Error(
+        `pgpool's view: ${nodes.map((p) => `${p.hostname} ${p.status} ${p.role}`).join(", ")}`,
+      );
     },
     timeoutMs,
     1_000,

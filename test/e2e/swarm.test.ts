@@ -363,7 +363,12 @@ describe("a stack on a three-node swarm", () => {
     expect(missing).toEqual([]);
 
     await lab(["node-start", "1"]);
-    await waitPair(3, "pg-1", "pg-0", 420_000);
+    await waitPair(3, "pg-1", "pg-0", 420_000).catch(async (error: Error) => {
+      // What pg-0's tasks did, for the report (the stack is gone by the time anyone reads it).
+      const ps = await onNode(MANAGER, ["service", "ps", "--no-trunc", `${PREFIX}-pg-0`]);
+      const logs = await onNode(MANAGER, ["service", "logs", "--tail", "40", `${PREFIX}-pg-0`]);
+      throw new Error(`${error.message}\n${ps.out}\n${logs.out}`);
+    });
     figures["node-1 back → pg-0 standby, s"] = Math.round((Date.now() - killed) / 1000);
     expect(await nodesOf(manager, `${PREFIX}-pg-0`)).toEqual(["node-1"]);
   }, 1_500_000);
