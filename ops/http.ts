@@ -58,8 +58,9 @@ export class LoadLoop {
     const failures: string[] = [];
     const failedAtMs: number[] = [];
     const fail = (what: string) => {
-      failedAtMs.push(Date.now() - start);
-      failures.push(`${Date.now() - start} ms: ${what}`);
+      const atMs = Date.now() - start;
+      failedAtMs.push(atMs);
+      failures.push(`${atMs} ms: ${what}`);
     };
     const successes: { atMs: number; value: unknown }[] = [];
     let sent = 0;

@@ -88,17 +88,23 @@ registry_answers() { curl -fsS -m 2 -o /dev/null "http://127.0.0.1:$registry_por
 swarm_view() { nd "$1" node ls --format '{{.Hostname}} {{.Status}} {{.ManagerStatus}}'; }
 # node_healthy_in VIEW N: node-N Ready and a reachable manager (or the leader) in VIEW.
 node_healthy_in() { grep -Eq "^node-$2 Ready (Leader|Reachable)$" <<<"$1"; }
+# view_healthy_for VIEW N…: VIEW has exactly one entry per node (a node that joined again
+# leaves its old entry behind) and nodes N… Ready and reachable managers (or the leader) in it.
+view_healthy_for() {
+  local view=$1 m
+  shift
+  [ "$(grep -c . <<<"$view")" -eq "${#nodes[@]}" ] || return 1
+  for m in "$@"; do node_healthy_in "$view" "$m" || return 1; done
+}
 # swarm_healthy_for N…: nodes N… Ready and reachable managers (or the leader), as seen from the
 # first running node that has a quorum.
 swarm_healthy_for() {
-  local n m view
+  local n view
   for n in "${nodes[@]}"; do
     node_up "$n" || continue
     view=$(swarm_view "$n" 2>/dev/null) || continue
-    # Exactly one entry per node: a node that joined again leaves its old entry behind.
-    [ "$(grep -c . <<<"$view")" -eq "${#nodes[@]}" ] || return 1
-    for m in "$@"; do node_healthy_in "$view" "$m" || return 1; done
-    return 0
+    view_healthy_for "$view" "$@"
+    return
   done
   return 1
 }
@@ -108,11 +114,10 @@ swarm_healthy() { swarm_healthy_for "${nodes[@]}"; }
 # leader's side before its own raft is back; asking each node catches that.
 agreed_leader=""
 one_leader() {
-  local n m view leader="" l
+  local n view leader="" l
   for n in "${nodes[@]}"; do
     view=$(swarm_view "$n" 2>/dev/null) || return 1
-    [ "$(grep -c . <<<"$view")" -eq "${#nodes[@]}" ] || return 1
-    for m in "${nodes[@]}"; do node_healthy_in "$view" "$m" || return 1; done
+    view_healthy_for "$view" "${nodes[@]}" || return 1
     l=$(awk '$3 == "Leader" { print $1 }' <<<"$view")
     [ -n "$l" ] && { [ -z "$leader" ] || [ "$l" = "$leader" ]; } || return 1
     leader=$l
