@@ -1,113 +1,150 @@
 #!/usr/bin/env bash
-# The Pulumi CLI, its Node.js language host and the docker, random and command provider plugins,
-# from published Go modules (issue #10). Step 1, and the only one written so far: resolve every
-# module and version on the Go module proxy (`go list -m -json`) before anything is built, and stop
-# with the module, the version and the proxy's exact answer when one is refused.
+# The Pulumi CLI and the docker, random and command provider plugins, built from Go modules for
+# machines that cannot download them (issue #19; README "The real Pulumi engine"):
+#   cli      github.com/pulumi/pulumi/pkg/v3/cmd/pulumi at the @pulumi/pulumi version
+#   docker   kreuzwerker's Terraform Docker provider through pulumi-terraform-bridge (toolchain/docker)
+#   random   hashicorp/random through the bridge's plugin-framework packages (toolchain/random)
+#   command  the project's own command:local:Command provider (toolchain/command)
 #
-#   scripts/pulumi-toolchain.sh            resolve; exits 3 (and says what) when a module is refused
-#   scripts/pulumi-toolchain.sh --print    print the cache directory (bin/pulumi, plugins/) and exit
+#   scripts/pulumi-toolchain.sh          build what is missing; prints the toolchain directory
+#   scripts/pulumi-toolchain.sh --print  print the toolchain directory and exit
 #
-# Versions come from package-lock.json, so the plugins match the npm packages exactly. Where a
-# release commit is needed (untagged modules are served only as pseudo-versions of a commit), it is
-# read from the proxy's `Origin.Hash` for a tagged module of the same release.
-#
-# On 2026-11-30 the proxy these machines reach refused every version of the language host and of
-# the three provider modules ("This module version is not available."), so the build step is not
-# written: it could not be run or tested here. README "The real Pulumi engine" has the table.
+# The toolchain directory holds bin/pulumi and plugins/resource-<name>-v<version>/: use it as
+# PULUMI_HOME. Versions: the CLI's and each plugin's come from package-lock.json (the plugin
+# directory the SDK asks for is exactly its npm version); every Go module's from toolchain/*/go.mod.
+# The directory's name is a digest of those versions and of toolchain/'s sources, so a second run
+# with nothing changed takes a moment. Progress: one line per step on stderr, with its time.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 
 lock_version() {
-  node -e 'const l = require("./package-lock.json"); const p = l.packages["node_modules/" + process.argv[1]];
-    if (!p) { process.exit(1); } console.log(p.version);' "$1"
+  node -e 'const p = require("./package-lock.json").packages["node_modules/" + process.argv[1]];
+    if (!p) process.exit(1); console.log(p.version);' "$1" ||
+    { echo "toolchain: $1 is not in package-lock.json" >&2; exit 2; }
+}
+pulumi_v=$(lock_version @pulumi/pulumi) || exit 2
+declare -A plugin_v=(
+  [docker]=$(lock_version @pulumi/docker) [random]=$(lock_version @pulumi/random)
+  [command]=$(lock_version @pulumi/command)
+)
+for name in docker random command; do [ -n "${plugin_v[$name]}" ] || exit 2; done
+
+# Every input of the build: versions, sources, and this script.
+key=$( {
+  echo "pulumi $pulumi_v docker ${plugin_v[docker]} random ${plugin_v[random]} command ${plugin_v[command]}"
+  find toolchain -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) | LC_ALL=C sort |
+    xargs sha256sum
+  sha256sum scripts/pulumi-toolchain.sh
+} | sha256sum | cut -c1-12)
+dir="${HA_STACK_CACHE:-$HOME/.cache/ha-stack}/toolchain-$key"
+if [ "${1:-}" = --print ]; then
+  echo "$dir"
+  exit 0
+fi
+
+now() { date +%s.%N; }
+# step_done START TEXT: the one line a step prints, with its duration.
+step_done() { awk -v s="$1" -v e="$(now)" -v m="$2" 'BEGIN { printf "toolchain: %s (%.1f s)\n", m, e - s }' >&2; }
+fail() {
+  echo "toolchain: $*" >&2
+  exit 1
 }
 
-pulumi_v=$(lock_version @pulumi/pulumi) || { echo "toolchain: @pulumi/pulumi is not in package-lock.json" >&2; exit 2; }
-docker_v=$(lock_version @pulumi/docker) || { echo "toolchain: @pulumi/docker is not in package-lock.json" >&2; exit 2; }
-random_v=$(lock_version @pulumi/random) || { echo "toolchain: @pulumi/random is not in package-lock.json" >&2; exit 2; }
-command_v=$(lock_version @pulumi/command) || { echo "toolchain: @pulumi/command is not in package-lock.json" >&2; exit 2; }
-
-cache="${HA_STACK_CACHE:-$HOME/.cache/ha-stack}/pulumi-${pulumi_v}-docker${docker_v}-random${random_v}-command${command_v}"
-if [ "${1:-}" = "--print" ]; then
-  echo "$cache"
-  exit 0
-fi
-if [ -x "$cache/bin/pulumi" ]; then
-  echo "$cache"
+installed() {
+  [ -x "$dir/bin/pulumi" ] || return 1
+  for name in docker random command; do
+    [ -x "$dir/plugins/resource-$name-v${plugin_v[$name]}/pulumi-resource-$name" ] || return 1
+  done
+}
+if installed; then
+  step_done "$(now)" "cached in $dir"
+  echo "$dir"
   exit 0
 fi
 
-if ! command -v go >/dev/null 2>&1; then
-  echo "toolchain: Go is not installed; the Pulumi CLI and plugins are built from Go modules (apt-get install golang-go, Go ≥ 1.25)" >&2
-  exit 2
+command -v go >/dev/null 2>&1 ||
+  fail "Go is not installed; the CLI and plugins are built from Go modules (Go >= 1.25: apt-get install golang-go, or go.dev/dl)"
+mkdir -p "$dir/bin" "$dir/plugins" || fail "cannot create $dir"
+# A concurrent run (two test workers, say) waits for this one instead of building twice.
+exec 9>"$dir.lock"
+flock 9
+if installed; then
+  echo "$dir"
+  exit 0
 fi
 
-# A throwaway main module: `go list -m` needs one, and it keeps the project's tree clean.
-work=$(mktemp -d /tmp/ha-stack-toolchain.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-printf 'module ha-stack/toolchain\n\ngo 1.25\n' >"$work/go.mod"
-
-refused=0
-log=/tmp/ha-stack-toolchain.log
+export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:--buildvcs=false}"
+flags=(-trimpath)
+log="${TMPDIR:-/tmp}/ha-stack-toolchain.log"
 : >"$log"
-# answer GO_OUTPUT: the proxy's status and words, without go's restatement of the request.
-answer() {
-  local status words
-  status=$(grep -oE '[0-9]{3} [A-Z][A-Za-z ]+' <<<"$1" | head -n 1)
-  words=$(sed -n 's/^[[:space:]]*server response: //p' <<<"$1" | head -n 1)
-  if [ -n "$status$words" ]; then echo "${status:-?}: ${words:-?}"; else tail -n 1 <<<"$1"; fi
-}
-# resolve LABEL MODULE QUERY: prints one row; echoes the release commit on fd 3 when the proxy names it.
-resolve() {
-  local label="$1" module="$2" query="$3" out
-  if out=$(cd "$work" && timeout 120 go list -m -json "$module@$query" 2>&1); then
-    local version hash
-    version=$(node -e 'console.log(JSON.parse(process.argv[1]).Version)' "$out")
-    hash=$(node -e 'const m = JSON.parse(process.argv[1]); console.log(m.Origin?.Hash ?? "")' "$out")
-    printf 'toolchain: %-9s %s@%s → %s %s\n' "$label" "$module" "$query" "$version" "${hash:0:12}" >&2
-    printf '%s' "$hash" >&3
-  else
-    refused=1
+
+# 1. Resolve every module of every build list on the proxy before building anything, so a refused
+# module stops the run at once with its name, version and the proxy's answer.
+t=$(now)
+for mod in cli docker docker/shim random random/shim command; do
+  if ! out=$(cd "toolchain/$mod" && go mod download -x 2>&1 >/dev/null); then
     echo "$out" >>"$log"
-    printf 'toolchain: %-9s %s@%s REFUSED: %s\n' "$label" "$module" "$query" "$(answer "$out")" >&2
-    # Is it this version, or the whole module? A release of the same piece may still be served.
-    if ! out=$(cd "$work" && timeout 120 go list -m -versions "$module" 2>&1); then
-      printf 'toolchain: %-9s %s: no version at all is served (%s)\n' "$label" "$module" "$(answer "$out")" >&2
-    else
-      printf 'toolchain: %-9s %s: served versions: %s\n' "$label" "$module" "$(echo "$out" | cut -d' ' -f2-)" >&2
-    fi
+    grep -E 'go: |reading |: 40[0-9]|not available' <<<"$out" | grep -v '^# get' | tail -n 5 >&2
+    fail "toolchain/$mod: a module could not be downloaded from $(go env GOPROXY | cut -d, -f1) (above; whole output in $log). Nothing was built."
   fi
+done
+step_done "$t" "every module resolved on $(go env GOPROXY | cut -d, -f1)"
+
+# build MODULE OUT PACKAGE LDFLAGS: one release build, its output in $dir. The docker provider's
+# compose resources (a large dependency tree) are left out with its no_compose tag.
+build() {
+  local mod="$1" out="$2" pkg="$3" ldflags="$4" t
+  t=$(now)
+  (cd "toolchain/$mod" && nice go build "${flags[@]}" -ldflags "-s -w $ldflags" \
+    -tags "$([ "$mod" = docker ] && echo no_compose)" -o "$out.partial" "$pkg") >>"$log" 2>&1 || {
+    tail -n 30 "$log" >&2
+    fail "go build of $pkg in toolchain/$mod failed (log: $log)"
+  }
+  mv -f "$out.partial" "$out"
+  step_done "$t" "built $(basename "$out") ($(du -m "$out" | cut -f1) MB)"
 }
-# commit_of LABEL MODULE TAG: the release commit of a tagged module, or empty.
-commit_of() { resolve "$@" 3>&1 >/dev/null; }
 
-started=$(date +%s)
-echo "toolchain: resolving on $(go env GOPROXY | cut -d, -f1) for @pulumi/pulumi $pulumi_v, docker $docker_v, random $random_v, command $command_v" >&2
+# install NAME BINARY: the plugin directory the CLI looks up, at exactly the SDK's version.
+install_plugin() {
+  local name="$1" bin="$2" target="$dir/plugins/resource-$1-v${plugin_v[$1]}"
+  rm -rf "$target" && mkdir -p "$target" && mv "$bin" "$target/pulumi-resource-$name" ||
+    fail "cannot install $bin into $target"
+}
 
-# The CLI and its language host: one pulumi/pulumi release. The language host has no tags of its
-# own; the proxy serves it, if at all, as a pseudo-version of the pkg/v3 tag's commit.
-cli_commit=$(commit_of cli github.com/pulumi/pulumi/pkg/v3 "v$pulumi_v")
-resolve sdk github.com/pulumi/pulumi/sdk/v3 "v$pulumi_v" 3>/dev/null
-resolve language github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 "${cli_commit:-v$pulumi_v}" 3>/dev/null
+# 2. The CLI.
+build cli "$dir/bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
+  "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$pulumi_v"
 
-# Each provider: its Go SDK module is tagged at the npm version and names the release commit; the
-# provider module (untagged) is then asked for at that commit.
-docker_commit=$(commit_of docker-sdk github.com/pulumi/pulumi-docker/sdk/v5 "v$docker_v")
-resolve docker github.com/pulumi/pulumi-docker/provider/v5 "${docker_commit:-latest}" 3>/dev/null
-random_commit=$(commit_of random-sdk github.com/pulumi/pulumi-random/sdk/v4 "v$random_v")
-resolve random github.com/pulumi/pulumi-random/provider/v4 "${random_commit:-latest}" 3>/dev/null
-command_commit=$(commit_of cmd-sdk github.com/pulumi/pulumi-command/sdk "v$command_v")
-resolve command github.com/pulumi/pulumi-command/provider "${command_commit:-latest}" 3>/dev/null
+# 3. The bridged plugins: tfgen writes the schema and bridge metadata, the plugin embeds them.
+for name in docker random; do
+  version="-X ha-stack/toolchain/$name.Version=${plugin_v[$name]}"
+  build "$name" "$dir/pulumi-tfgen-$name" "./cmd/pulumi-tfgen-$name" "$version"
+  t=$(now)
+  gen="$dir/gen-$name"
+  "$dir/pulumi-tfgen-$name" schema --out "$gen" --skip-docs --skip-examples >>"$log" 2>&1 ||
+    fail "pulumi-tfgen-$name schema failed (log: $log)"
+  # The schema carries the plugin's version, as the released plugins' do.
+  node -e 'const fs = require("fs"); const s = JSON.parse(fs.readFileSync(process.argv[1]));
+    s.version = process.argv[2]; fs.writeFileSync(process.argv[1], JSON.stringify(s, null, 2));' \
+    "$gen/schema.json" "${plugin_v[$name]}" || fail "cannot set the version in $gen/schema.json"
+  step_done "$t" "generated the $name schema ($(node -e 'const s = require(process.argv[1]);
+    console.log(Object.keys(s.resources).length + " resources, " + Object.keys(s.functions ?? {}).length + " functions")' \
+    "$gen/schema.json"))"
+  # The plugin embeds both (go:embed in its main package); the schema stays for the SDK check.
+  cp "$gen/schema.json" "$gen/bridge-metadata.json" "toolchain/$name/cmd/pulumi-resource-$name/" &&
+    mv "$gen/schema.json" "$dir/schema-$name.json" && rm -rf "$gen" ||
+    fail "cannot move the $name schema into toolchain/$name/cmd/pulumi-resource-$name"
+  build "$name" "$dir/pulumi-resource-$name" "./cmd/pulumi-resource-$name" "$version"
+  install_plugin "$name" "$dir/pulumi-resource-$name"
+  rm -f "$dir/pulumi-tfgen-$name"
+done
 
-echo "toolchain: resolved in $(($(date +%s) - started)) s" >&2
-if [ "$refused" -ne 0 ]; then
-  cat >&2 <<'MSG'
-toolchain: stopped before building: the Go module proxy refuses a module the toolchain needs (REFUSED
-above; go's whole answers are in /tmp/ha-stack-toolchain.log). Nothing was built or faked. Without the real CLI and plugins, `npm run up` cannot run here;
-`npm test` does not need them (see README "The real Pulumi engine").
-MSG
-  exit 3
-fi
+# 4. The command provider.
+build command "$dir/pulumi-resource-command" ./cmd/pulumi-resource-command \
+  "-X ha-stack/toolchain/command.Version=${plugin_v[command]}"
+install_plugin command "$dir/pulumi-resource-command"
 
-echo "toolchain: every module resolves, but the build step is not written yet (see the header of this script)" >&2
-exit 4
+installed || fail "the build ended without every binary in $dir"
+echo "toolchain: ready in $dir: pulumi $("$dir/bin/pulumi" version), docker ${plugin_v[docker]}, random ${plugin_v[random]}, command ${plugin_v[command]}" >&2
+echo "$dir"
