@@ -85,7 +85,7 @@ export class Adminer extends pulumi.ComponentResource {
         name: `${args.prefix}-adminer`,
         role: "adminer",
         node: "adminer",
-        image: image.imageName,
+        image,
         memoryMb: ADMINER_MEMORY_MB,
         user: "www-data",
         healthcheck: ["/usr/local/bin/adminer-healthcheck"],

@@ -108,6 +108,18 @@ export interface ContainerSpec {
   readonly startPeriodSeconds?: number;
 }
 
+/**
+ * Whole seconds as Go's time.Duration prints them (`5s`, `1m30s`, `2m0s`): the docker provider
+ * stores durations in that form, so any other spelling of the same time diffs on every preview.
+ */
+export function duration(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  if (h > 0) return `${h}h${m}m${s}s`;
+  return m > 0 ? `${m}m${s}s` : `${s}s`;
+}
+
 /** Healthcheck timing shared by both realisations (exec form, `CMD` first). */
 export function healthcheckOf(spec: ContainerSpec): {
   tests: string[];
@@ -118,10 +130,10 @@ export function healthcheckOf(spec: ContainerSpec): {
 } {
   return {
     tests: ["CMD", ...spec.healthcheck],
-    interval: `${spec.healthIntervalSeconds ?? 2}s`,
-    timeout: "5s",
+    interval: duration(spec.healthIntervalSeconds ?? 2),
+    timeout: duration(5),
     retries: 3,
-    startPeriod: `${spec.startPeriodSeconds ?? 120}s`,
+    startPeriod: duration(spec.startPeriodSeconds ?? 120),
   };
 }
 

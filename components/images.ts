@@ -36,7 +36,7 @@ export class Images extends pulumi.ComponentResource {
 
     const names = {} as Record<ImageKind, pulumi.Output<string>>;
     for (const kind of IMAGE_KINDS) {
-      names[kind] = localImage(`${name}-${kind}`, { ...args, rootDir, kind }, this).imageName;
+      names[kind] = localImage(`${name}-${kind}`, { ...args, rootDir, kind }, this);
     }
     this.names = names;
     this.registerOutputs({ names });
@@ -44,9 +44,10 @@ export class Images extends pulumi.ComponentResource {
 }
 
 /**
- * One image built from the build context `<rootDir>/<kind>`, tagged with a digest of that
- * context and the base image, named `[<registry>/]<prefix>-<kind>:<tag>` and pushed when a
- * registry is given; a child of `parent`.
+ * One image built from the build context `<rootDir>/<kind>` (a `docker.RemoteImage` with `build`),
+ * tagged with a digest of that context and the base image, named `[<registry>/]<prefix>-<kind>:<tag>`,
+ * and pushed (a `docker.RegistryImage`) when a registry is given; children of `parent`. Returns
+ * the name containers and services run.
  */
 export function localImage(
   logicalName: string,
@@ -59,25 +60,39 @@ export function localImage(
     builder?: docker.Provider;
   },
   parent: pulumi.Resource,
-): docker.Image {
+): pulumi.Output<string> {
   const context = path.join(args.rootDir, args.kind);
   const tag = contextHash(context, [args.baseImage]);
-  // Relative to the project directory (Pulumi's working directory), so the same checkout on
-  // another machine previews no change.
-  const relative = path.relative(process.cwd(), context) || ".";
-  return new docker.Image(
+  const opts = { parent, provider: args.builder };
+  const image = new docker.RemoteImage(
     logicalName,
     {
-      imageName: `${args.registry ? `${args.registry}/` : ""}${args.prefix}-${args.kind}:${tag}`,
+      // The content tag names exactly one build: the image is rebuilt, and the containers that
+      // run it replaced, when (and only when) its context or base image changed.
+      name: `${args.registry ? `${args.registry}/` : ""}${args.prefix}-${args.kind}:${tag}`,
       build: {
-        context: relative,
-        dockerfile: path.join(relative, "Dockerfile"),
-        args: { BASE_IMAGE: args.baseImage },
+        // Relative to the program's directory, which is the plugin's working directory: the
+        // same checkout elsewhere previews no change.
+        context: path.relative(args.rootDir, context) || ".",
+        buildArgs: { BASE_IMAGE: args.baseImage },
       },
-      // A content tag names exactly one build: a service updates when, and only when, the
-      // image changed, and every node pulls the same one.
-      ...(args.registry ? { registry: { server: args.registry } } : { skipPush: true }),
+      // Old tags stay as build cache for the next change (and for other stacks); `docker image
+      // prune` removes them.
+      keepLocally: true,
     },
-    { parent, provider: args.builder },
+    opts,
   );
+  if (args.registry === undefined) return image.name;
+  const pushed = new docker.RegistryImage(
+    `${logicalName}-push`,
+    {
+      name: image.name,
+      // Pushed again whenever the local build behind the tag is another image.
+      triggers: { imageId: image.imageId },
+      // A node may still pull it for a task of the previous deployment.
+      keepRemotely: true,
+    },
+    opts,
+  );
+  return pushed.name;
 }

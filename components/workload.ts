@@ -7,6 +7,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import {
   containerArgs,
+  duration,
   healthcheckOf,
   labels,
   LOG_OPTIONS,
@@ -137,7 +138,7 @@ export function serviceArgs(
     parallelism: swarm.parallelism ?? 1,
     order: swarm.order ?? "stop-first",
     failureAction: "rollback",
-    monitor: `${MONITOR_SECONDS}s`,
+    monitor: duration(MONITOR_SECONDS),
     delay: "0s",
   };
   return {
@@ -155,7 +156,7 @@ export function serviceArgs(
         labels: labels(spec.stack, spec.role, spec.node),
         healthcheck: healthcheckOf(spec),
         stopSignal: spec.stopSignal,
-        stopGracePeriod: `${stopSeconds}s`,
+        stopGracePeriod: duration(stopSeconds),
         mounts: spec.volumes?.map((v) => ({
           type: "volume",
           source: v.volumeName,

@@ -28,6 +28,8 @@ export interface Registration {
   readonly ignoreChanges: string[];
   /** URNs this resource had before (its `aliases`, each resolved to a full URN). */
   readonly aliases: string[];
+  /** The explicit provider reference (`urn::id`), empty for the default provider. */
+  readonly provider: string;
 }
 
 export interface ProgramRun {
@@ -82,6 +84,7 @@ class RecordingMonitor extends MockMonitor {
       retainOnDelete: req.getRetainondelete(),
       ignoreChanges: req.getIgnorechangesList(),
       aliases,
+      provider: req.getProvider(),
     });
     return super.registerResource(req, callback);
   }
@@ -172,8 +175,8 @@ export async function construct(
 }
 
 /**
- * Runs index.ts with the given `ha-stack:*` config (project defaults are NOT applied by mock
- * mode, exactly as with the real SDK under test). Call `vi.resetModules()` between runs.
+ * Runs the program (index.ts's function) with the given `ha-stack:*` config (project defaults are
+ * NOT applied by mock mode, exactly as with the real SDK under test).
  */
 export async function runProgram(
   config: Record<string, string>,
@@ -185,7 +188,11 @@ export async function runProgram(
   );
   let program: Record<string, unknown>;
   try {
-    program = await import(path.resolve(__dirname, "../../index.ts"));
+    // index.ts exports the program as a function (`export =`), seen here as the default export.
+    const main = (await import(path.resolve(__dirname, "../../index.ts"))) as {
+      default: () => Record<string, unknown>;
+    };
+    program = main.default();
   } catch (error) {
     throw new ProgramError(error as Error, monitor.registrations);
   }
@@ -218,7 +225,8 @@ export function ofType(run: ProgramRun, type: string): Registration[] {
 export const CONTAINER = "docker:index/container:Container";
 export const NETWORK = "docker:index/network:Network";
 export const VOLUME = "docker:index/volume:Volume";
-export const IMAGE = "docker:index/image:Image";
+export const IMAGE = "docker:index/remoteImage:RemoteImage";
+export const PUSH = "docker:index/registryImage:RegistryImage";
 export const PASSWORD = "random:index/randomPassword:RandomPassword";
 export const COMMAND = "command:local:Command";
 

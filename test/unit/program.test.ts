@@ -17,6 +17,7 @@ import {
   container,
   dependsOnNodes,
   IMAGE,
+  PUSH,
   mockPassword,
   NETWORK,
   ofType,
@@ -144,14 +145,15 @@ describe("every container", () => {
 
   it("gets its image from the stack's own builds, FROM the configured base image", async () => {
     const run = await runProgram({ baseImage: "ha-stack-base:trixie" });
+    expect(ofType(run, PUSH)).toEqual([]);
     for (const image of ofType(run, IMAGE)) {
-      expect(image.inputs.skipPush).toBe(true);
-      expect(image.inputs.build.args).toEqual({ BASE_IMAGE: "ha-stack-base:trixie" });
-      expect(image.inputs.imageName).toMatch(
+      expect(image.inputs.keepLocally).toBe(true);
+      expect(image.inputs.build.buildArgs).toEqual({ BASE_IMAGE: "ha-stack-base:trixie" });
+      expect(image.inputs.name).toMatch(
         /^ha-stack-unit-(postgres|pgpool|app|nginx|adminer):[0-9a-f]{16}$/,
       );
     }
-    const imageNames = ofType(run, IMAGE).map((i) => i.inputs.imageName);
+    const imageNames = ofType(run, IMAGE).map((i) => i.inputs.name);
     for (const c of ofType(run, CONTAINER)) expect(imageNames).toContain(c.inputs.image);
   });
 
@@ -159,7 +161,7 @@ describe("every container", () => {
     const tags = async (baseImage: string) => {
       vi.resetModules();
       const run = await runProgram({ baseImage });
-      return ofType(run, IMAGE).map((i) => i.inputs.imageName as string);
+      return ofType(run, IMAGE).map((i) => i.inputs.name as string);
     };
     const a = await tags("debian:trixie-slim");
     expect(await tags("debian:trixie-slim")).toEqual(a);
@@ -559,10 +561,6 @@ describe("state addresses", () => {
     "ha-stack:network:Networks$docker:index/network:Network::net-frontend",
     "ha-stack:network:Networks$docker:index/network:Network::net-backend",
     "ha-stack:network:Networks$docker:index/network:Network::net-dbaccess",
-    "ha-stack:images:Images$docker:index/image:Image::images-postgres",
-    "ha-stack:images:Images$docker:index/image:Image::images-pgpool",
-    "ha-stack:images:Images$docker:index/image:Image::images-app",
-    "ha-stack:images:Images$docker:index/image:Image::images-nginx",
     "ha-stack:database:Database$docker:index/container:Container::db-pg-0",
     "ha-stack:database:Database$docker:index/container:Container::db-pg-1",
     "ha-stack:database:Database$docker:index/container:Container::db-pgpool",
@@ -572,10 +570,16 @@ describe("state addresses", () => {
     "ha-stack:balancer:Balancer$docker:index/container:Container::lb-nginx",
     "ha-stack:balancer:Balancer$command:local:Command::lb-nginx-config",
   ].map((urn) => `urn:pulumi:unit::ha-stack::${urn}`);
-  // Added since (#13, Adminer and the admin token): such a stack's next `up` creates them.
+  // Added since (#13, Adminer and the admin token; #19, images built as RemoteImage, where
+  // pulumi-docker's native docker.Image was: an image holds no data, so such a stack's next `up`
+  // builds these and deletes the old Image resources, which pulumi-docker deletes as a no-op).
   const ADDED = [
     "ha-stack:secrets:Secrets$random:index/randomPassword:RandomPassword::secrets-admin-token",
-    "ha-stack:adminer:Adminer$docker:index/image:Image::admin-image",
+    "ha-stack:images:Images$docker:index/remoteImage:RemoteImage::images-postgres",
+    "ha-stack:images:Images$docker:index/remoteImage:RemoteImage::images-pgpool",
+    "ha-stack:images:Images$docker:index/remoteImage:RemoteImage::images-app",
+    "ha-stack:images:Images$docker:index/remoteImage:RemoteImage::images-nginx",
+    "ha-stack:adminer:Adminer$docker:index/remoteImage:RemoteImage::admin-image",
     "ha-stack:adminer:Adminer$docker:index/network:Network::admin-network",
     "ha-stack:adminer:Adminer$docker:index/container:Container::admin-adminer",
   ].map((urn) => `urn:pulumi:unit::ha-stack::${urn}`);
@@ -685,7 +689,7 @@ describe("adminer", () => {
     const run = await runProgram({ adminUi: "false", replicas: "2" });
     expect(ofType(run, CONTAINER).map((c) => c.inputs.hostname)).not.toContain("adminer");
     expect(ofType(run, CONTAINER)).toHaveLength(7);
-    expect(ofType(run, IMAGE).map((i) => i.inputs.imageName)).not.toContainEqual(
+    expect(ofType(run, IMAGE).map((i) => i.inputs.name)).not.toContainEqual(
       expect.stringContaining("-adminer:"),
     );
     expect(ofType(run, IMAGE)).toHaveLength(4);
@@ -711,11 +715,10 @@ describe("adminer", () => {
     );
     expect(inputs.uploads).toBeUndefined();
     expect(secretInputs).toEqual([]);
-    const image = ofType(run, IMAGE).find((i) => i.inputs.imageName === inputs.image)!;
+    const image = ofType(run, IMAGE).find((i) => i.inputs.name === inputs.image)!;
     expect(image.inputs.build).toEqual({
       context: "adminer",
-      dockerfile: "adminer/Dockerfile",
-      args: { BASE_IMAGE: "ha-stack-base:trixie" },
+      buildArgs: { BASE_IMAGE: "ha-stack-base:trixie" },
     });
   });
 

@@ -5,6 +5,7 @@ import { CONVERGE } from "../../components/workload";
 import {
   CONTAINER,
   IMAGE,
+  PUSH,
   NETWORK,
   ofType,
   runProgram,
@@ -212,16 +213,20 @@ describe("orchestrator swarm", () => {
     const [builder] = ofType(run, PROVIDER);
     expect(builder?.name).toBe("builder");
     const images = ofType(run, IMAGE);
+    const pushes = ofType(run, PUSH);
     expect(images).toHaveLength(5);
+    expect(pushes).toHaveLength(5);
     for (const image of images) {
-      expect(image.inputs.imageName).toMatch(
-        /^127\.0\.0\.1:5055\/ha-stack-unit-[a-z]+:[0-9a-f]{16}$/,
-      );
-      expect(image.inputs.registry).toEqual({ server: "127.0.0.1:5055" });
-      expect(image.inputs.skipPush).not.toBe(true);
+      expect(image.inputs.name).toMatch(/^127\.0\.0\.1:5055\/ha-stack-unit-[a-z]+:[0-9a-f]{16}$/);
     }
-    const images0 = new Set(images.map((i) => i.inputs.imageName));
-    for (const s of ofType(run, SERVICE)) expect(images0).toContain(spec(s).image);
+    for (const push of pushes) {
+      expect(images.map((i) => i.inputs.name)).toContain(push.inputs.name);
+      expect(push.inputs.keepRemotely).toBe(true);
+    }
+    // Built and pushed by the local engine, not the swarm's manager.
+    for (const r of [...images, ...pushes]) expect(r.provider).toMatch(/::builder::/);
+    const pushed = new Set(pushes.map((i) => i.inputs.name));
+    for (const s of ofType(run, SERVICE)) expect(pushed).toContain(spec(s).image);
   });
 });
 
