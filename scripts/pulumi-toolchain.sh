@@ -146,5 +146,11 @@ build command "$dir/pulumi-resource-command" ./cmd/pulumi-resource-command \
 install_plugin command "$dir/pulumi-resource-command"
 
 installed || fail "the build ended without every binary in $dir"
+# Earlier builds (other versions or sources) are 400 MB each; the Go caches keep what a rebuild needs.
+for old in "$(dirname "$dir")"/toolchain-*; do
+  if [ -d "$old" ] && [ "$old" != "$dir" ]; then
+    rm -rf "$old" "$old.lock" && echo "toolchain: removed the earlier build $old" >&2
+  fi
+done
 echo "toolchain: ready in $dir: pulumi $("$dir/bin/pulumi" version), docker ${plugin_v[docker]}, random ${plugin_v[random]}, command ${plugin_v[command]}" >&2
 echo "$dir"
