@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Everything `npm test` and `npm run up` need on a Debian or Ubuntu machine, installed and started
-# by one idempotent script: Debian packages, the Docker engine, the base image and (for up) the
-# Pulumi toolchain. Each step prints one line: what it did and how long it took; a step that is
-# already done costs well under a second.
+# by one idempotent script: Debian packages, the Docker engine and the base image (the Pulumi
+# toolchain is scripts/pulumi-toolchain.sh's; test.sh and `npm run up` call it). Each step prints
+# one line: what it did and how long it took; a step that is already done costs well under a second.
 #
 #   scripts/setup.sh test          what the test tiers need (unit, app, e2e)
 #   scripts/setup.sh up            what `npm run up` needs; prints `baseImage=<image>` on stdout
@@ -113,15 +113,5 @@ if [ -z "$base" ]; then
 fi
 
 if [ "$purpose" = up ]; then
-  t=$(now)
-  if command -v pulumi >/dev/null 2>&1; then
-    step_done "$t" "Pulumi CLI: $(command -v pulumi)"
-  elif $dry_run; then
-    echo "setup: would build the Pulumi toolchain from Go modules (scripts/pulumi-toolchain.sh)" >&2
-  else
-    toolchain=$(bash scripts/pulumi-toolchain.sh) || exit 1
-    step_done "$t" "Pulumi CLI: $toolchain/bin/pulumi"
-    echo "pulumiRoot=$toolchain"
-  fi
   echo "baseImage=$base"
 fi

@@ -10,7 +10,7 @@ import { runDrill, type DrillReport } from "../../ops/drill/drill";
 import { findTarget, type DrillTarget } from "../../ops/drill/target";
 import { get } from "../../ops/http";
 import { PROGRAM_DIR, upStack, type Stack } from "../../ops/stack";
-import type { Step } from "./engine/deployment";
+import type { Step } from "../../ops/stack";
 import { stackPerFile } from "./support/stack-per-file";
 
 const run = promisify(execFile);

@@ -21,7 +21,7 @@ import {
   type Served,
 } from "../../ops/rollout";
 import { upStack, type Stack } from "../../ops/stack";
-import type { Step } from "./engine/deployment";
+import type { Step } from "../../ops/stack";
 import { stackPerFile } from "./support/stack-per-file";
 
 const STACK = "scale";

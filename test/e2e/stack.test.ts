@@ -1,6 +1,8 @@
-// The whole program on the real Docker engine (through the test engine), proven through nginx
-// on the published port: health, balancing, stickiness, the app's routes, replication through
-// pgpool, chat across replicas, metrics, and destroy/re-create with retained data.
+// The whole program through the real Pulumi engine on the real Docker engine, proven through
+// nginx on the published port: health, balancing, stickiness, the app's routes, replication
+// through pgpool, chat across replicas, metrics, what the engine itself sees (no spurious diff,
+// drift repaired by a refresh, a bad config refused by preview), and destroy/re-create with
+// retained data.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { randomUUID } from "node:crypto";
@@ -18,7 +20,15 @@ import {
 import { chatSocket, nextMessage } from "../../ops/chat";
 import { get } from "../../ops/http";
 import { waitFor } from "../../ops/poll";
-import { downStack, PROGRAM_DIR, upStack, type Stack } from "../../ops/stack";
+import { infoLoad, spread, upstreamNodes } from "../../ops/rollout";
+import {
+  downStack,
+  previewStack,
+  PROGRAM_DIR,
+  StackError,
+  upStack,
+  type Stack,
+} from "../../ops/stack";
 import { clientNetworks, getFrom, removeClientNetworks } from "./support/clients";
 import { stackPerFile } from "./support/stack-per-file";
 
@@ -204,6 +214,57 @@ describe("chat", () => {
     const echo = next(socket, "through nginx");
     socket.emit("chat message", { text: "through nginx" });
     expect((await echo).text).toBe("through nginx");
+  });
+});
+
+describe("the Pulumi engine", () => {
+  it("previews no change right after an up (uploads, durations, image tags, secrets all stable)", async () => {
+    const preview = await previewStack(STACK, { expectNoChanges: true });
+    expect(preview.changed).toEqual([]);
+    expect(Object.keys(preview.changes)).toEqual(["same"]);
+  });
+
+  it("recreates a replica removed behind its back on `up --refresh`, and no request fails", async () => {
+    const gone = stack.container("app-1");
+    const before = (await docker.getContainer(gone).inspect()).Id;
+    const load = infoLoad(stack.url);
+    await docker.getContainer(gone).remove({ force: true });
+    const refreshed = await upStack(STACK, { ...CONFIG, lbAlgorithm: "round_robin" }, PROGRAM_DIR, {
+      refresh: true,
+    });
+    const report = await load.stop();
+    const app1 = refreshed.result.steps.filter((s) => s.urn.endsWith("::app-app-1"));
+    expect(app1.map((s) => s.op)).toContain("create");
+    const after = await docker.getContainer(refreshed.container("app-1")).inspect();
+    expect(after.Id).not.toBe(before);
+    expect(after.State.Health?.Status).toBe("healthy");
+    expect(await upstreamNodes(STACK, stack.container("nginx"))).toEqual([
+      "app-0",
+      "app-1",
+      "app-2",
+    ]);
+    expect(report.failures).toEqual([]);
+    expect(report.ok).toBeGreaterThan(20);
+    expect(Object.keys(spread(report)).sort()).toContain("app-0");
+    stack = refreshed;
+  });
+
+  it("refuses a bad config at preview with the README's message, and changes nothing", async () => {
+    const error = await previewStack(STACK, {
+      config: { ...CONFIG, replicas: "0", lbAlgorithm: "fastest" },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StackError);
+    const message = (error as Error).message;
+    expect(message).toContain(`ha-stack:replicas is "0"; allowed: a whole number from 1 to 32`);
+    expect(message).toContain(
+      `ha-stack:lbAlgorithm is "fastest"; allowed: round_robin, least_conn, ip_hash, consistent_hash`,
+    );
+    // The stack still runs as it was, and a preview with its config finds nothing to do.
+    const preview = await previewStack(STACK, {
+      config: { ...CONFIG, lbAlgorithm: "round_robin" },
+      expectNoChanges: true,
+    });
+    expect(preview.changed).toEqual([]);
   });
 });
 

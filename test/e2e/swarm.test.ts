@@ -11,12 +11,12 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type { Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EngineError } from "./engine/engine";
+
 import { chatSocket, nextMessage } from "../../ops/chat";
 import { get, LoadLoop, type LoadReport } from "../../ops/http";
 import { waitFor } from "../../ops/poll";
 import { addMigration, copyProgram, getInfo, removeProgramCopy } from "../../ops/rollout";
-import { downStack, upStack, type Stack } from "../../ops/stack";
+import { downStack, StackError, upStack, type Stack } from "../../ops/stack";
 import {
   ackedWrites,
   edge,
@@ -239,7 +239,7 @@ describe("a stack on a three-node swarm", () => {
         () => undefined,
         (e: unknown) => e,
       );
-      expect(error).toBeInstanceOf(EngineError);
+      expect(error).toBeInstanceOf(StackError);
       expect(String((error as Error).message)).toMatch(/roll(ed)? ?back|rollback/i);
     } finally {
       fs.writeFileSync(healthcheck, good);
