@@ -12,7 +12,7 @@ import { Collector } from "./components/collector";
 import { MAX_REPLICAS, readConfig } from "./components/config";
 import { hostPort } from "./components/common";
 import { Database } from "./components/database";
-import { Images } from "./components/images";
+import { Images, registryAuth } from "./components/images";
 import { Networks } from "./components/network";
 import { Secrets } from "./components/secrets";
 
@@ -41,7 +41,9 @@ export = function haStack(): HaStackOutputs {
   // On a swarm the default docker provider is the manager (`docker:host`); the images are built
   // by the engine where Pulumi runs (DOCKER_HOST, or the local socket) and pushed to `registry`.
   const registry = swarm ? config.registry : undefined;
-  const builder = swarm ? new docker.Provider("builder", {}) : undefined;
+  const builder = registry
+    ? new docker.Provider("builder", { registryAuth: [registryAuth(registry)] })
+    : undefined;
 
   const networks = new Networks("net", {
     stack,

@@ -44,6 +44,18 @@ export class Images extends pulumi.ComponentResource {
 }
 
 /**
+ * How the engine that builds the images reaches `registry` to push and to read back a pushed
+ * image's digest. A registry on a loopback address is plain HTTP without a login (Docker always
+ * treats loopback as insecure); any other one uses the credentials `docker login` saved
+ * (~/.docker/config.json), over HTTPS.
+ */
+export function registryAuth(registry: string): docker.types.input.ProviderRegistryAuth {
+  const host = registry.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
+  const loopback = host === "localhost" || /^127\./.test(host) || host === "::1";
+  return loopback ? { address: `http://${registry}`, authDisabled: true } : { address: registry };
+}
+
+/**
  * One image built from the build context `<rootDir>/<kind>` (a `docker.RemoteImage` with `build`),
  * tagged with a digest of that context and the base image, named `[<registry>/]<prefix>-<kind>:<tag>`,
  * and pushed (a `docker.RegistryImage`) when a registry is given; children of `parent`. Returns

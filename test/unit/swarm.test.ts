@@ -1,6 +1,7 @@
 // The program with orchestrator=swarm, under the SDK's mock mode: the same stack as services,
 // secrets and configs, and each part described once (components/workload.ts) whichever way it runs.
 import { beforeEach, describe, expect, it, vi } from "vitest";
+import { registryAuth } from "../../components/images";
 import { CONVERGE } from "../../components/workload";
 import {
   CONTAINER,
@@ -212,6 +213,11 @@ describe("orchestrator swarm", () => {
     const run = await runProgram(swarm);
     const [builder] = ofType(run, PROVIDER);
     expect(builder?.name).toBe("builder");
+    // A loopback registry: plain HTTP, no login (the provider requires an entry to push at all).
+    // (A provider gets its nested config as JSON.)
+    expect(JSON.parse(builder?.inputs.registryAuth)).toEqual([
+      { address: "http://127.0.0.1:5055", authDisabled: true },
+    ]);
     const images = ofType(run, IMAGE);
     const pushes = ofType(run, PUSH);
     expect(images).toHaveLength(5);
@@ -227,6 +233,17 @@ describe("orchestrator swarm", () => {
     for (const r of [...images, ...pushes]) expect(r.provider).toMatch(/::builder::/);
     const pushed = new Set(pushes.map((i) => i.inputs.name));
     for (const s of ofType(run, SERVICE)) expect(pushed).toContain(spec(s).image);
+  });
+});
+
+describe("the builder's registry login", () => {
+  it.each([
+    ["127.0.0.1:5055", { address: "http://127.0.0.1:5055", authDisabled: true }],
+    ["localhost:5000", { address: "http://localhost:5000", authDisabled: true }],
+    ["registry.example.com:5000", { address: "registry.example.com:5000" }],
+    ["10.213.7.5:5000", { address: "10.213.7.5:5000" }],
+  ])("%s", (registry, auth) => {
+    expect(registryAuth(registry)).toEqual(auth);
   });
 });
 
