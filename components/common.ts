@@ -109,19 +109,24 @@ export interface ContainerSpec {
 }
 
 /**
- * Whole seconds as Go's time.Duration prints them (`5s`, `1m30s`, `2m0s`): the docker provider
- * stores durations in that form, so any other spelling of the same time diffs on every preview.
+ * Whole seconds as the docker provider writes a duration back into its state, so that the
+ * program's value equals what it reads and a preview finds no change: a container's as Go's
+ * time.Duration prints it (`5s`, `1m30s`, `2m0s`), a service's with a zero tail cut off
+ * (`2m`, `1h`: kreuzwerker's shortDur).
  */
-export function duration(seconds: number): string {
+export function duration(seconds: number, kind: Orchestrator = "docker"): string {
   const h = Math.floor(seconds / 3600);
   const m = Math.floor((seconds % 3600) / 60);
   const s = seconds % 60;
-  if (h > 0) return `${h}h${m}m${s}s`;
-  return m > 0 ? `${m}m${s}s` : `${s}s`;
+  const go = h > 0 ? `${h}h${m}m${s}s` : m > 0 ? `${m}m${s}s` : `${s}s`;
+  return kind === "docker" ? go : go.replace(/m0s$/, "m").replace(/h0m$/, "h");
 }
 
 /** Healthcheck timing shared by both realisations (exec form, `CMD` first). */
-export function healthcheckOf(spec: ContainerSpec): {
+export function healthcheckOf(
+  spec: ContainerSpec,
+  kind: Orchestrator = "docker",
+): {
   tests: string[];
   interval: string;
   timeout: string;
@@ -130,10 +135,10 @@ export function healthcheckOf(spec: ContainerSpec): {
 } {
   return {
     tests: ["CMD", ...spec.healthcheck],
-    interval: duration(spec.healthIntervalSeconds ?? 2),
-    timeout: duration(5),
+    interval: duration(spec.healthIntervalSeconds ?? 2, kind),
+    timeout: duration(5, kind),
     retries: 3,
-    startPeriod: duration(spec.startPeriodSeconds ?? 120),
+    startPeriod: duration(spec.startPeriodSeconds ?? 120, kind),
   };
 }
 

@@ -59,7 +59,7 @@ export function registryAuth(registry: string): docker.types.input.ProviderRegis
  * One image built from the build context `<rootDir>/<kind>` (a `docker.RemoteImage` with `build`),
  * tagged with a digest of that context and the base image, named `[<registry>/]<prefix>-<kind>:<tag>`,
  * and pushed (a `docker.RegistryImage`) when a registry is given; children of `parent`. Returns
- * the name containers and services run.
+ * the reference containers (`name:tag`) and services (`name:tag@sha256:…`) run.
  */
 export function localImage(
   logicalName: string,
@@ -106,5 +106,7 @@ export function localImage(
     },
     opts,
   );
-  return pushed.name;
+  // By digest too: Swarm pins a service's image to the digest it resolved, and the docker
+  // provider reads it back so; naming it here keeps the next preview clean.
+  return pulumi.interpolate`${pushed.name}@${pushed.sha256Digest}`;
 }

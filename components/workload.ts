@@ -138,7 +138,7 @@ export function serviceArgs(
     parallelism: swarm.parallelism ?? 1,
     order: swarm.order ?? "stop-first",
     failureAction: "rollback",
-    monitor: duration(MONITOR_SECONDS),
+    monitor: duration(MONITOR_SECONDS, "swarm"),
     delay: "0s",
   };
   return {
@@ -154,9 +154,9 @@ export function serviceArgs(
         user: spec.user,
         init: true,
         labels: labels(spec.stack, spec.role, spec.node),
-        healthcheck: healthcheckOf(spec),
+        healthcheck: healthcheckOf(spec, "swarm"),
         stopSignal: spec.stopSignal,
-        stopGracePeriod: duration(stopSeconds),
+        stopGracePeriod: duration(stopSeconds, "swarm"),
         mounts: spec.volumes?.map((v) => ({
           type: "volume",
           source: v.volumeName,
@@ -185,7 +185,8 @@ export function serviceArgs(
         prefs: swarm.spread ? ["spread=node.id"] : [],
       },
       resources: { limits: { memoryBytes: spec.memoryMb * 1024 * 1024 } },
-      restartPolicy: { condition: "any", delay: "2s" },
+      // window: Swarm's default (unbounded), as the provider reads it back.
+      restartPolicy: { condition: "any", delay: "2s", window: "0s" },
       logDriver: { name: "json-file", options: LOG_OPTIONS },
     },
     mode: { replicated: { replicas: swarm.replicas ?? 1 } },

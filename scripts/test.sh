@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `npm test`: set up what the tiers need (scripts/setup.sh: packages, Docker, the base image), run
-# the unit, app and e2e tiers, and close with one line: "N passed, N failed".
+# `npm test`: set up what the tiers need (scripts/setup.sh: packages, Docker, the base image; then
+# the Pulumi toolchain, scripts/pulumi-toolchain.sh, which the tests always use, whatever `pulumi`
+# is on PATH), run the unit, app and e2e tiers, and close with one line: "N passed, N failed".
 #
 #   npm test                 every tier
 #   npm test -- unit app     only those tiers (the setup is the same)
@@ -21,6 +22,8 @@ done
 
 bash scripts/setup.sh test || exit 1
 export BASE_IMAGE="${BASE_IMAGE:-ha-stack-base:trixie}"
+# The engine the e2e tier drives and the schemas the unit tier checks (seconds when cached).
+bash scripts/pulumi-toolchain.sh >/dev/null || exit 1
 
 mkdir -p test-artifacts
 reports=()

@@ -44,12 +44,18 @@ export function mockPassword(name: string, length = 32): string {
   return `${name}-`.padEnd(length, "x").slice(0, length);
 }
 
+/** The `sha256Digest` every mocked RegistryImage reports. */
+export const MOCK_DIGEST = `sha256:${"0".repeat(64)}`;
+
 /** Mocks that behave like the providers for the outputs the program reads. */
 const mocks: pulumi.runtime.Mocks = {
   newResource(args) {
     const state: Record<string, unknown> = { ...args.inputs };
     if (args.type === "random:index/randomPassword:RandomPassword") {
       state.result = mockPassword(args.name, args.inputs.length ?? 16);
+    }
+    if (args.type === "docker:index/registryImage:RegistryImage") {
+      state.sha256Digest = MOCK_DIGEST;
     }
     return { id: `${args.name}-id`, state };
   },

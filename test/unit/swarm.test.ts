@@ -6,6 +6,7 @@ import { CONVERGE } from "../../components/workload";
 import {
   CONTAINER,
   IMAGE,
+  MOCK_DIGEST,
   PUSH,
   NETWORK,
   ofType,
@@ -231,7 +232,8 @@ describe("orchestrator swarm", () => {
     }
     // Built and pushed by the local engine, not the swarm's manager.
     for (const r of [...images, ...pushes]) expect(r.provider).toMatch(/::builder::/);
-    const pushed = new Set(pushes.map((i) => i.inputs.name));
+    // By tag and digest, as Swarm pins it (and the provider reads it back).
+    const pushed = new Set(pushes.map((i) => `${i.inputs.name}@${MOCK_DIGEST}`));
     for (const s of ofType(run, SERVICE)) expect(pushed).toContain(spec(s).image);
   });
 });
@@ -246,6 +248,12 @@ describe("the builder's registry login", () => {
     expect(registryAuth(registry)).toEqual(auth);
   });
 });
+
+/** Seconds in a Go duration (`1h2m3s`, `2m`, `5s`). */
+function seconds(d: string): number {
+  const unit: Record<string, number> = { h: 3600, m: 60, s: 1 };
+  return [...d.matchAll(/(\d+)([hms])/g)].reduce((t, [, n, u]) => t + Number(n) * unit[u], 0);
+}
 
 describe("one description, two realisations", () => {
   /** The container of the docker run and the service of the swarm run for the same part. */
@@ -266,7 +274,15 @@ describe("one description, two realisations", () => {
       expect(t.user).toBe(c.user);
       expect(t.args).toEqual(c.command);
       expect(t.hostname).toBe(c.hostname);
-      expect(t.healthcheck).toEqual(c.healthcheck);
+      // The same times, each spelled as the provider reads it back (`2m` for a service, `2m0s`
+      // for a container).
+      const times = (h: Record<string, unknown>) =>
+        Object.fromEntries(
+          Object.entries(h).map(([k, v]) => [k, typeof v === "string" ? seconds(v) : v]),
+        );
+      expect(times(t.healthcheck)).toEqual(times(c.healthcheck));
+      expect(t.healthcheck.startPeriod).toBe("2m");
+      expect(c.healthcheck.startPeriod).toBe("2m0s");
       expect(s.inputs.taskSpec.resources.limits.memoryBytes).toBe(c.memory * 1024 * 1024);
       expect(t.env).toEqual(
         Object.fromEntries(
