@@ -71,7 +71,9 @@ export function workload(
     ...opts,
     // A service name cannot exist twice.
     deleteBeforeReplace: true,
-    ignoreChanges: undefined,
+    // Swarm fills in the platforms of the image it resolved, and the provider reads them back;
+    // the program never sets them, so they are not a change.
+    ignoreChanges: ["taskSpec.placement.platforms"],
   });
 }
 
@@ -148,7 +150,8 @@ export function serviceArgs(
       containerSpec: {
         image: spec.image,
         hostname: spec.hostname ?? spec.node,
-        env: envMap(spec.envs),
+        // None rather than an empty map: the provider reads no variables back as none.
+        env: spec.envs?.length ? envMap(spec.envs) : undefined,
         // A container's `command` is the image's CMD; a service's `args` are.
         args: spec.command,
         user: spec.user,

@@ -206,7 +206,7 @@ describe("orchestrator swarm", () => {
     }
     // No password in any service's environment.
     for (const s of ofType(run, SERVICE)) {
-      expect(JSON.stringify(spec(s).env)).not.toMatch(/PASSWORD=|password-x/);
+      expect(JSON.stringify(spec(s).env ?? {})).not.toMatch(/PASSWORD=|password-x/);
     }
   });
 
@@ -284,7 +284,7 @@ describe("one description, two realisations", () => {
       expect(t.healthcheck.startPeriod).toBe("2m");
       expect(c.healthcheck.startPeriod).toBe("2m0s");
       expect(s.inputs.taskSpec.resources.limits.memoryBytes).toBe(c.memory * 1024 * 1024);
-      expect(t.env).toEqual(
+      expect(t.env ?? {}).toEqual(
         Object.fromEntries(
           (c.envs ?? []).map((e: string) => [
             e.slice(0, e.indexOf("=")),
