@@ -7,7 +7,6 @@ export default tseslint.config(
     ignores: [
       "**/node_modules/**",
       "**/dist/**",
-      ".e2e-state/**",
       "test-artifacts/**",
       "eslint.config.mjs",
       "app/eslint.config.mjs",

@@ -205,7 +205,7 @@ async function main(): Promise<void> {
     "Across several hosts (swarm lab)",
     "npx tsx bench/swarm.ts",
     figures,
-    "Each `up` runs through the test engine; the swarm stack's provider talks to node-3 of the lab (three dind Docker hosts on this one 2-core machine, so the three nodes share two cores), the one-host stack to the host's engine. Load: GET /api/info at 20 req/s through node-1's nginx (one host: its nginx), a new connection each. Images were already built and pushed.",
+    "Each `up` runs through the real Pulumi engine (a preview after it must find nothing to change); the swarm stack's provider talks to node-3 of the lab (three dind Docker hosts on this one 2-core machine, so the three nodes share two cores), the one-host stack to the host's engine. Load: GET /api/info at 20 req/s through node-1's nginx (one host: its nginx), a new connection each. Images were already built and pushed.",
   );
 }
 

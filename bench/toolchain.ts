@@ -50,12 +50,28 @@ function main(): void {
     const cold = toolchain(env);
     const cached = toolchain(env);
     const figures: Figure[] = [
-      { name: "cold, in all", value: `${(cold.seconds / 60).toFixed(1)} min`, note: "empty Go caches" },
+      {
+        name: "cold, in all",
+        value: `${(cold.seconds / 60).toFixed(1)} min`,
+        note: "empty Go caches",
+      },
       ...cold.steps.map((s) => ({ name: `cold: ${s.what}`, value: `${s.seconds.toFixed(1)} s` })),
       { name: "cached, in all", value: `${cached.seconds.toFixed(1)} s`, note: "the second run" },
-      { name: "toolchain directory", value: `${megabytes(cold.dir)} MB`, note: "CLI, 3 plugins, 2 schemas" },
-      { name: "Go module cache", value: `${megabytes(env.GOMODCACHE)} MB`, note: "GOMODCACHE after the build" },
-      { name: "Go build cache", value: `${megabytes(env.GOCACHE)} MB`, note: "GOCACHE after the build" },
+      {
+        name: "toolchain directory",
+        value: `${megabytes(cold.dir)} MB`,
+        note: "CLI, 3 plugins, 2 schemas",
+      },
+      {
+        name: "Go module cache",
+        value: `${megabytes(env.GOMODCACHE)} MB`,
+        note: "GOMODCACHE after the build",
+      },
+      {
+        name: "Go build cache",
+        value: `${megabytes(env.GOCACHE)} MB`,
+        note: "GOCACHE after the build",
+      },
     ];
     report(
       "Building the Pulumi toolchain",

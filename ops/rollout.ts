@@ -15,7 +15,6 @@ import { PROGRAM_DIR } from "./stack";
 const NOT_COPIED = new Set([
   "node_modules",
   ".git",
-  ".e2e-state",
   ".pulumi-state",
   "dist",
   "coverage",
@@ -26,8 +25,9 @@ const NOT_COPIED = new Set([
  * A copy of the program (Pulumi.yaml, index.ts, components/, the image build contexts, …) in a
  * temporary directory, with `node_modules` linked to the repository's. Its image contexts hash
  * like the originals (`node_modules` and `dist` are dockerignored), so the first `up` from it
- * builds nothing new. The engine keeps the stack's state inside it: use the same copy for every
- * run of one stack, and remove it with `removeProgramCopy` after `down`.
+ * builds nothing new. Use the same copy for every run of one stack (the engine builds the images
+ * from it, and its command provider runs there), and remove it with `removeProgramCopy` after
+ * `down`.
  */
 export function copyProgram(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hs-scale-program-"));

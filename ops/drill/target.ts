@@ -16,8 +16,8 @@ export interface DrillTarget {
 }
 
 /**
- * Finds a stack's containers by their labels (`ha-stack.stack`, `ha-stack.node`): works for a
- * stack made by `pulumi up` as well as by the test engine.
+ * Finds a stack's containers by their labels (`ha-stack.stack`, `ha-stack.node`), however the
+ * stack was brought up (`pulumi up`, `npm run up`, the tests).
  */
 export async function findTarget(stack: string): Promise<DrillTarget> {
   const found = await stackContainers(stack);

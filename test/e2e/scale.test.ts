@@ -1,5 +1,5 @@
 // Scaling and rolling updates are non-events for the people using the site: every change below
-// runs through the test engine while steady load goes through nginx, and not one request may
+// runs through the real Pulumi engine while steady load goes through nginx, and not one request may
 // fail. nginx must only ever balance over replicas that are running and healthy, never over fewer
 // healthy replicas than `replicas`; a new app image must reach the leader (which migrates) before
 // any follower, each replacement started (and healthy, and in nginx) before the container it

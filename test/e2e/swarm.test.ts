@@ -1,8 +1,8 @@
 // The whole stack with orchestrator=swarm on the real three-node swarm lab (scripts/swarm-lab.sh),
-// through the test engine (the real Pulumi engine cannot be built here, #10): it converges and
-// spreads, every edge reaches every node's replicas, it scales and rolls under load, Swarm rolls
-// a never-healthy release back by itself, replaces a removed task, survives a node's loss and
-// the loss of the primary's node, and destroy leaves only the data volumes.
+// through the real Pulumi engine: it converges and spreads, every edge reaches every node's
+// replicas, it scales and rolls under load, Swarm rolls a never-healthy release back by itself,
+// replaces a removed task, survives a node's loss and the loss of the primary's node, and
+// destroy leaves only the data volumes.
 // The provider talks to node-3's manager; pg-0 is pinned to node-1 and pg-1 to node-2.
 import * as fs from "node:fs";
 import * as path from "node:path";
