@@ -90,8 +90,8 @@ async function main(): Promise<void> {
     "First up",
     "npx tsx bench/first-up.ts",
     figures,
-    "Each figure is one `up` of a stack from nothing through the test engine (test/e2e/engine) on " +
-      "the real Docker engine, images already built, collector off, timed from start to return. " +
+    "Each figure is one `up` of a stack from nothing through the real Pulumi engine (ops/stack.ts: " +
+      "CLI, bridged docker plugin) on the real Docker engine, images already built, collector off, timed from start to return. " +
       "Every container is created with `wait: true`, so a step ends when its healthcheck passes. " +
       "What stays above the critical path is the two cores: N Node.js replicas start (and run " +
       "their first readiness checks) at the same time.",

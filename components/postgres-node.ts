@@ -11,6 +11,13 @@ export const POSTGRES_PORT = 5432;
 const POSTGRES_MEMORY_MB = 512;
 /** Seconds a restarted former primary waits for pgpool to decide before it trusts itself. */
 const FENCE_WAIT_SECONDS = 10;
+/**
+ * Seconds a restarted former primary asks for its peer before it concludes the peer is gone and
+ * starts as primary. One host: an unreachable peer is a stopped one. A swarm node that has just
+ * come back reaches the other node over the overlay only after a while (seen: longer than the
+ * three one-host tries), and starting as primary then would leave it detached in pgpool.
+ */
+const PEER_WAIT_SECONDS = { docker: 3, swarm: 90 } as const;
 
 export interface PostgresNodeArgs extends StackArgs {
   /** Which of the pair: `pg-0` starts as primary, `pg-1` as the standby that clones it. */
@@ -84,6 +91,7 @@ export class PostgresNode extends pulumi.ComponentResource {
           `PG_INITIAL_ROLE=${args.index === 0 ? "primary" : "standby"}`,
           `PG_SYNCHRONOUS=${args.synchronousReplication ? "on" : "off"}`,
           `PG_FENCE_WAIT_SECONDS=${FENCE_WAIT_SECONDS}`,
+          `PG_PEER_WAIT_SECONDS=${PEER_WAIT_SECONDS[args.orchestrator ?? "docker"]}`,
         ],
         volumes: [
           {
