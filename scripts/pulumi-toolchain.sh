@@ -58,6 +58,8 @@ installed() {
   done
 }
 if installed; then
+  # Its time of last use, for the clean-up below.
+  touch "$dir"
   step_done "$(now)" "cached in $dir"
   echo "$dir"
   exit 0
@@ -146,11 +148,13 @@ build command "$dir/pulumi-resource-command" ./cmd/pulumi-resource-command \
 install_plugin command "$dir/pulumi-resource-command"
 
 installed || fail "the build ended without every binary in $dir"
-# Earlier builds (other versions or sources) are 400 MB each; the Go caches keep what a rebuild needs.
-for old in "$(dirname "$dir")"/toolchain-*; do
-  if [ -d "$old" ] && [ "$old" != "$dir" ]; then
-    rm -rf "$old" "$old.lock" && echo "toolchain: removed the earlier build $old" >&2
+# Earlier builds (other versions or sources) are 400 MB each; the Go caches keep what a rebuild
+# needs. Only those unused for a day go: another checkout (a branch with other toolchain sources)
+# may be running a stack with its build right now.
+while IFS= read -r old; do
+  if [ "$old" != "$dir" ]; then
+    rm -rf "$old" "$old.lock" && echo "toolchain: removed the earlier build $old (unused for a day)" >&2
   fi
-done
+done < <(find "$(dirname "$dir")" -maxdepth 1 -type d -name 'toolchain-*' -mmin +1440)
 echo "toolchain: ready in $dir: pulumi $("$dir/bin/pulumi" version), docker ${plugin_v[docker]}, random ${plugin_v[random]}, command ${plugin_v[command]}" >&2
 echo "$dir"

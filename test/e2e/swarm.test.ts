@@ -368,6 +368,11 @@ describe("a stack on a three-node swarm", () => {
       throw new Error(`${error.message}\n${ps.out}\n${logs.out}`);
     });
     figures["node-1 back → pg-0 standby, s"] = Math.round((Date.now() - killed) / 1000);
+    // How the returning pg-0 decided (pg-entrypoint: whether it had to wait for its peer).
+    const decided = await onNode(MANAGER, ["service", "logs", "--raw", `${PREFIX}-pg-0`]);
+    figures["pg-0's entrypoint on its return"] = decided.out
+      .split("\n")
+      .filter((l) => /pg-entrypoint: (case|.*asking again)/.test(l));
     expect(await nodesOf(manager, `${PREFIX}-pg-0`)).toEqual(["node-1"]);
   }, 1_500_000);
 

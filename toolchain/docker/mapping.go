@@ -7,6 +7,7 @@ package docker
 import (
 	"context"
 
+	"github.com/hashicorp/terraform-plugin-sdk/v2/helper/schema"
 	"github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfbridge"
 	"github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfbridge/tokens"
 	shimv2 "github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfshim/sdk-v2"
@@ -19,8 +20,14 @@ var Version = "0.0.0-dev"
 
 // Provider is the mapping. metadata is tfgen's bridge-metadata.json (empty when generating it).
 func Provider(metadata []byte) tfbridge.ProviderInfo {
+	p := shim.NewProvider(Version)
+	// Upstream deprecated a service network's `name` for an `id` that pulumi-docker's SDK
+	// (5.2.0, whose types this plugin serves) does not have: without this every service would
+	// warn on every run about a field its program cannot avoid. A network's id given as `name`
+	// (what the program does) is stable.
+	undeprecate(p.ResourcesMap["docker_service"], "task_spec", "networks_advanced", "name")
 	info := tfbridge.ProviderInfo{
-		P:            shimv2.NewProvider(shim.NewProvider(Version)),
+		P:            shimv2.NewProvider(p),
 		Name:         "docker",
 		Version:      Version,
 		GitHubOrg:    "kreuzwerker",
@@ -56,4 +63,19 @@ func Provider(metadata []byte) tfbridge.ProviderInfo {
 	info.MustApplyAutoAliases()
 	info.SetAutonaming(255, "-")
 	return info
+}
+
+// undeprecate clears the deprecation of the nested attribute at path in r.
+func undeprecate(r *schema.Resource, path ...string) {
+	for i, name := range path {
+		field, ok := r.Schema[name]
+		if !ok {
+			panic("docker mapping: no attribute " + name + " in the provider's schema")
+		}
+		if i == len(path)-1 {
+			field.Deprecated = ""
+			return
+		}
+		r = field.Elem.(*schema.Resource)
+	}
 }
