@@ -97,18 +97,24 @@ async function waitReplaced(victim: { id: string }, what: string): Promise<void>
   );
 }
 
-/** `docker exec` inside the lab node's own engine (works while the node is cut off). */
-async function onNode(n: LabNode, args: string[]): Promise<{ ok: boolean; out: string }> {
+/**
+ * `docker exec` inside the lab node's own engine (works while the node is cut off). `err` is the
+ * command's stderr, where `docker service logs` writes what a task wrote to its stderr.
+ */
+async function onNode(
+  n: LabNode,
+  args: string[],
+): Promise<{ ok: boolean; out: string; err: string }> {
   try {
-    const { stdout } = await promisify(execFile)(
+    const { stdout, stderr } = await promisify(execFile)(
       "docker",
       ["exec", `ha-stack-lab-node-${n}`, "docker", ...args],
-      { timeout: 30_000 },
+      { timeout: 30_000, maxBuffer: 16 * 1024 * 1024 },
     );
-    return { ok: true, out: stdout.trim() };
+    return { ok: true, out: stdout.trim(), err: stderr.trim() };
   } catch (error) {
     const e = error as { stdout?: string; stderr?: string; message: string };
-    return { ok: false, out: `${e.stdout ?? ""}${e.stderr ?? e.message}`.trim() };
+    return { ok: false, out: `${e.stdout ?? ""}${e.stderr ?? e.message}`.trim(), err: "" };
   }
 }
 
@@ -365,12 +371,12 @@ describe("a stack on a three-node swarm", () => {
       // What pg-0's tasks did, for the report (the stack is gone by the time anyone reads it).
       const ps = await onNode(MANAGER, ["service", "ps", "--no-trunc", `${PREFIX}-pg-0`]);
       const logs = await onNode(MANAGER, ["service", "logs", "--tail", "40", `${PREFIX}-pg-0`]);
-      throw new Error(`${error.message}\n${ps.out}\n${logs.out}`);
+      throw new Error(`${error.message}\n${ps.out}\n${logs.out}\n${logs.err}`);
     });
     figures["node-1 back → pg-0 standby, s"] = Math.round((Date.now() - killed) / 1000);
     // How the returning pg-0 decided (pg-entrypoint: whether it had to wait for its peer).
     const decided = await onNode(MANAGER, ["service", "logs", "--raw", `${PREFIX}-pg-0`]);
-    figures["pg-0's entrypoint on its return"] = decided.out
+    figures["pg-0's entrypoint on its return"] = `${decided.out}\n${decided.err}`
       .split("\n")
       .filter((l) => /pg-entrypoint: (case|.*asking again)/.test(l));
     expect(await nodesOf(manager, `${PREFIX}-pg-0`)).toEqual(["node-1"]);
