@@ -418,7 +418,7 @@ describe("a stack on a three-node swarm", () => {
           sql,
         ]);
       // Reachable from its own node, and a primary in its own eyes.
-      expect(await psql("SELECT pg_is_in_recovery()", "10")).toEqual({ ok: true, out: "f" });
+      expect(await psql("SELECT pg_is_in_recovery()", "10")).toMatchObject({ ok: true, out: "f" });
       const write = await psql(
         "INSERT INTO users (name, key) VALUES ('split-brain', 'key-split-brain') RETURNING id",
         "5",

@@ -23,8 +23,8 @@ func Provider(metadata []byte) tfbridge.ProviderInfo {
 	p := shim.NewProvider(Version)
 	// Upstream deprecated a service network's `name` for an `id` that pulumi-docker's SDK
 	// (5.2.0, whose types this plugin serves) does not have: without this every service would
-	// warn on every run about a field its program cannot avoid. A network's id given as `name`
-	// (what the program does) is stable.
+	// warn on every run about a field its program cannot avoid. A network given by its name
+	// (what the program does) previews clean after an up.
 	undeprecate(p.ResourcesMap["docker_service"], "task_spec", "networks_advanced", "name")
 	info := tfbridge.ProviderInfo{
 		P:            shimv2.NewProvider(p),
