@@ -41,7 +41,7 @@ export const MAX_UPSTREAMS = 32;
  * database outage makes every replica answer 503 at once: a short fail_timeout keeps nginx from
  * answering "no live upstreams" for long after the database is back.
  */
-const SERVER_PARAMS = "max_fails=1 fail_timeout=2s";
+export const SERVER_PARAMS = "max_fails=1 fail_timeout=2s";
 
 /** Idle upstream connections each nginx worker keeps (`keepalive` in `upstream app`). */
 export const KEEPALIVE_CONNECTIONS = 16;

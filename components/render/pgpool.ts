@@ -72,7 +72,10 @@ allow_clear_text_frontend_auth = off
 process_management_mode = static
 num_init_children = ${numInitChildren}
 max_pool = 1
-child_life_time = 300
+# One child at a time waits in accept(): a new connection wakes one child, not hundreds (the
+# thundering herd of ${numInitChildren} children). pgpool ignores it unless child_life_time is 0.
+serialize_accept = on
+child_life_time = 0
 child_max_connections = 0
 connection_life_time = 0
 client_idle_limit = 0

@@ -49,7 +49,7 @@ describe("parseConfig", () => {
         collectorIntervalSeconds: "0",
         adminUi: "false",
         adminPort: "65535",
-        rolloutBatch: "31",
+        rolloutBatch: "16",
       },
       "staging",
     );
@@ -63,7 +63,7 @@ describe("parseConfig", () => {
       collectorIntervalSeconds: 0,
       adminUi: false,
       adminPort: 65535,
-      rolloutBatch: 31,
+      rolloutBatch: 16,
       prefix: "ha-stack-staging",
     });
   });
@@ -294,7 +294,7 @@ describe("rolloutBatch larger than the followers", () => {
   it.each([
     [1, 1],
     [3, 2],
-    [32, 31],
+    [32, 16],
   ])("replicas %i, rolloutBatch %i: taken as it is, no warning", (replicas, batch) => {
     const warn = vi.fn();
     const config = parseConfig(

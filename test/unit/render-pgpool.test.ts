@@ -41,6 +41,13 @@ describe("renderPgpoolConf", () => {
     });
   });
 
+  it("wakes one child per new connection (serialize_accept, which needs child_life_time 0)", () => {
+    expect(settings(renderPgpoolConf(base))).toMatchObject({
+      serialize_accept: "on",
+      child_life_time: "0",
+    });
+  });
+
   it("balances reads of database app to the standby, statement by statement", () => {
     expect(settings(renderPgpoolConf(base))).toMatchObject({
       load_balance_mode: "on",
