@@ -86,7 +86,9 @@ reset_query_list = 'ABORT; DISCARD ALL'
 log_destination = 'stderr'
 logging_collector = off
 log_line_prefix = '%m: %a pid %p: '
-log_min_messages = warning
+# LOG: the failover's steps (degeneration requested, failover_command run, new primary set,
+# failover done) reach docker logs with their times; nothing is logged per query or session.
+log_min_messages = log
 log_connections = off
 pid_file_name = '/var/run/pgpool/pgpool.pid'
 logdir = '/var/log/pgpool'
