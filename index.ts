@@ -9,7 +9,7 @@ import { Adminer } from "./components/adminer";
 import { AppTier, APP_PORT } from "./components/app";
 import { Balancer } from "./components/balancer";
 import { Collector } from "./components/collector";
-import { MAX_REPLICAS, readConfig } from "./components/config";
+import { readConfig } from "./components/config";
 import { hostPort } from "./components/common";
 import { Database } from "./components/database";
 import { Images, registryAuth } from "./components/images";
@@ -69,9 +69,6 @@ export = function haStack(): HaStackOutputs {
     backendNetwork: networks.backend.name,
     dbaccessNetwork: networks.dbaccess?.name,
     passwords: secrets.passwords,
-    // Sized for the most replicas the stack allows, not the current count: pgpool's children and
-    // PostgreSQL's max_connections need a restart to change, and scaling must not restart them.
-    maxAppReplicas: MAX_REPLICAS,
     synchronousReplication: config.synchronousReplication,
     retainData: config.retainData,
     pgpoolPort: config.pgpoolPort,
@@ -101,6 +98,7 @@ export = function haStack(): HaStackOutputs {
     image: images.names.nginx,
     frontendNetwork: networks.frontend.name,
     apps: app.containers,
+    after: app.handovers,
     upstreams: app.hostnames,
     upstreamPort: APP_PORT,
     algorithm: config.lbAlgorithm,

@@ -1,11 +1,14 @@
 // What nginx costs and what a second replica buys, side by side in one run, with wrk: straight
 // to one replica vs through nginx balancing over 1, 2 and 3 replicas, for GET /api/info and a
 // static asset, under each lbAlgorithm, with nginx.conf as rendered now and as rendered before
-// issue #14 (no upstream keepalive, `Connection: close` to the replicas, unbuffered access log).
+// issue #14 (no upstream keepalive, `Connection: close` to the replicas, unbuffered access log)
+// and before #20 (16 idle upstream connections, default keepalive_requests, worker_connections
+// and proxy buffers), plus the published host port (Docker's userland proxy, when it runs).
 // The variants are written into the running nginx (its watcher reloads it in place), so every
-// row shares the stack, the replicas and the machine state. Runs its own stack `balancer` on
-// 127.0.0.1:18150; traffic goes only to that stack's containers. Needs wrk, Docker, the base image.
-//   npx tsx bench/balancer.ts
+// row shares the stack, the replicas and the machine state. Runs its own stack (`balancer`,
+// 127.0.0.1:18150 unless --stack/--port); traffic goes only to that stack's containers and its
+// published port. Through the real Pulumi engine (ops/stack.ts). Needs wrk, Docker, the base image.
+//   npx tsx bench/balancer.ts [--stack NAME] [--port PORT]
 import { execFileSync } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { APP_PORT } from "../components/app";
@@ -21,10 +24,15 @@ import { copyProgram, nginxUpstreams, removeProgramCopy } from "../ops/rollout";
 import { destroyStack, upStack, type Stack } from "../ops/stack";
 import { report, type Figure } from "./report";
 
-const STACK = "balancer";
+function arg(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  return at < 0 ? fallback : (process.argv[at + 1] ?? fallback);
+}
+const STACK = arg("stack", "balancer");
+const PORT = arg("port", "18150");
 // adminUi off: Adminer publishes a fixed host port (8081) that another stack may hold.
 const CONFIG = {
-  httpPort: "18150",
+  httpPort: PORT,
   collectorIntervalSeconds: "0",
   adminUi: "false",
   replicas: "3",
@@ -73,9 +81,22 @@ function wrk(url: string): Wrk {
   return { rps, p50: ms(p50), p99: ms(p99), errors };
 }
 
-/** nginx.conf as ha-stack rendered it before #14, derived from today's rendering. */
-function beforeConf(conf: string): string {
+/** nginx.conf as ha-stack rendered it before #20, derived from today's rendering. */
+function before20Conf(conf: string): string {
   const out = conf
+    .replace(/^(\s*keepalive) \d+;/m, "$1 16;")
+    .replace(/^\s*keepalive_requests \d+;\n/gm, "")
+    .replace(/worker_connections \d+;/, "worker_connections 1024;")
+    .replace(/^\s*proxy_(buffer_size|buffers|busy_buffers_size) [^;]*;\n/gm, "");
+  if (/keepalive_requests|proxy_buffer|worker_connections 4096/.test(out)) {
+    throw new Error("before-#20 conf rewrite missed");
+  }
+  return out;
+}
+
+/** nginx.conf as ha-stack rendered it before #14, derived from the one before #20. */
+function beforeConf(conf: string): string {
+  const out = before20Conf(conf)
     .replace(/^\s*keepalive \d+;\n/m, "")
     .replace(/^\s*keepalive_timeout 4s;\n/m, "")
     .replace(/''\s+'';/, "''      close;")
@@ -144,6 +165,7 @@ async function main(): Promise<void> {
 
     const variants: [string, LbAlgorithm, string][] = [
       ["before #14", "round_robin", beforeConf(render("round_robin"))],
+      ["before #20", "round_robin", before20Conf(render("round_robin"))],
       ...LB_ALGORITHMS.map((a) => [a, a, render(a)] as [string, LbAlgorithm, string]),
     ];
     const through: Record<string, Wrk> = {};
@@ -159,10 +181,30 @@ async function main(): Promise<void> {
       }
     }
 
+    // The published port, as a browser reaches the stack: through docker-proxy when Docker's
+    // userland proxy is on (a process per published port), through iptables' DNAT when off.
+    await configure(nginx, render("round_robin"), apps);
+    const proxyRunning = /docker-proxy/.test(
+      execFileSync("ps", ["-eo", "comm"], { encoding: "utf8" }),
+    );
+    const published = wrk(`http://127.0.0.1:${PORT}/healthz`);
+    const viaContainer = wrk(`http://${nginxAddress}:${NGINX_PORT}/healthz`);
+    rows.push(`published port /healthz: ${JSON.stringify(published)}`);
+    console.log(rows.at(-1), `(userland proxy running: ${proxyRunning})`);
+    console.log(`nginx container address /healthz, same moment: ${JSON.stringify(viaContainer)}`);
+
     const fmt = (r: Wrk) =>
       `${Math.round(r.rps)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms${
         r.errors ? `, ${r.errors} errors` : ""
       }`;
+    figures.push({
+      name: "/healthz: published host port, nginx, 3 replicas",
+      value: fmt(published),
+      note:
+        `${(published.rps / viaContainer.rps).toFixed(2)} × nginx's container address measured ` +
+        `just after (${fmt(viaContainer)}); Docker's userland proxy ` +
+        (proxyRunning ? "on (docker-proxy)" : "off"),
+    });
     for (const p of PATHS) {
       figures.push({
         name: `${p}: straight to one replica`,
@@ -197,7 +239,7 @@ async function main(): Promise<void> {
     figures,
     `wrk ${WRK.threads} thread, ${WRK.connections} connections, ${WRK.seconds} s per row, against ` +
       "container addresses on the stack's frontend network (no docker-proxy), one stack of 3 " +
-      "replicas brought up by the test engine; nginx balances over the first 1, 2 or 3 of them " +
+      "replicas brought up through the real Pulumi engine; nginx balances over the first 1, 2 or 3 of them " +
       "(its upstreams file rewritten in the running container, as the config step does). " +
       "`before #14`: the nginx.conf of before this change (every proxied request on a new " +
       "connection with `Connection: close`, every request a write to stdout). wrk, nginx (2 " +

@@ -1,111 +1,125 @@
-// Failover outage, lost writes and restart gaps: the failure drill of `npm run drill:failover`
-// (ops/drill/) on a stack of its own (`bench-failover`, 127.0.0.1:18150, pgpool on 18151), first
-// with synchronous replication (every scenario), then without it (the primary loss again: what
-// an asynchronous standby loses). Needs the Docker engine and the base image; takes a few
-// minutes.
-//   npx tsx bench/failover.ts
-import { runDrill, type DrillReport } from "../ops/drill/drill";
-import { seconds } from "../ops/drill/report";
-import type { ContainerLossResult } from "../ops/drill/scenarios";
+// The primary's loss, repeated: on a stack of its own with synchronous replication, SIGKILLs the
+// current primary's postgres `--runs` times (default 5) while a client writes through pgpool's
+// published port every 50 ms, and after each run waits for the old primary to rejoin as a
+// standby. Prints a timeline per run from the containers' log timestamps (detection by pgpool,
+// promotion, pgpool's switch, the client's first acknowledged write) and
+//   median outage X s (min, max), lost L of N acknowledged
+// where the outage is the last acknowledged write before the kill → the first after. Exits
+// non-zero when a write is lost, a run does not converge, or a run finds two writable nodes.
+// Through the real Pulumi engine (ops/stack.ts). Needs the Docker engine and the base image.
+//   npm run bench:failover -- --runs 5 [--stack bench-failover] [--port 18150]
+import { docker } from "../ops/docker";
 import { findTarget } from "../ops/drill/target";
+import { primaryLoss, type PrimaryLossResult } from "../ops/drill/scenarios";
 import { destroyStack, upStack } from "../ops/stack";
-import { report, type Figure } from "./report";
 
-const STACK = "bench-failover";
-const CONFIG = {
-  replicas: "2",
-  httpPort: "18150",
-  pgpoolPort: "18151",
-  collectorIntervalSeconds: "0",
-};
-
-function primaryFigures(r: DrillReport, mode: string): Figure[] {
-  const p = r.primaryLoss;
-  if (p === undefined) return [];
-  return [
-    {
-      name: `primary loss, ${mode}: write outage`,
-      value: seconds(p.writeOutage),
-      note: `last acknowledged write before the SIGKILL → first after, through pgpool; standby writable after ${seconds(p.promotedAfter)}; target < 5 s`,
-    },
-    {
-      name: `primary loss, ${mode}: acknowledged writes lost`,
-      value: `${p.lostWrites.length} of ${p.writesAcknowledged}`,
-      note: "acknowledged inserts missing on the new primary afterwards",
-    },
-    {
-      name: `primary loss, ${mode}: failed HTTP requests`,
-      value: `${p.http.failed} of ${p.http.sent}`,
-      note: `reads through nginx meanwhile; old primary back as ${p.oldPrimaryNow}, both nodes up in pgpool after ${seconds(p.rejoinedAfter)}`,
-    },
-  ];
+function arg(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  return at < 0 ? fallback : (process.argv[at + 1] ?? fallback);
 }
 
-function lossFigure(name: string, l: ContainerLossResult | undefined, note: string): Figure[] {
-  if (l === undefined) return [];
-  return [
-    {
-      name: `${name}: failed HTTP requests`,
-      value: `${l.http.failed} of ${l.http.sent}`,
-      note: `longest gap between successful requests ${seconds(l.http.gap)}; ${note}`,
-    },
-    {
-      name: `${name}: restarted and healthy after`,
-      value: seconds(l.healthyAfter),
-      note:
-        l.writeOutage !== undefined
-          ? `write outage through pgpool ${seconds(l.writeOutage)}`
-          : "Docker's restart policy",
-    },
-  ];
-}
-
-async function main(): Promise<void> {
-  const figures: Figure[] = [];
-  const log = (line: string) => console.log(`[drill] ${line}`);
-  try {
-    await upStack(STACK, { ...CONFIG, synchronousReplication: "true" });
-    const sync = await runDrill(await findTarget(STACK), { log });
-    figures.push(...primaryFigures(sync, "synchronous"));
-    figures.push(...lossFigure("standby loss", sync.standbyLoss, "reads fall back to the primary"));
-    figures.push(...lossFigure("app replica loss", sync.replicaLoss, "SIGKILL of app-1"));
-    figures.push(...lossFigure("leader loss", sync.leaderLoss, "SIGKILL of app-0"));
-    figures.push(...lossFigure("nginx loss", sync.nginxLoss, "the only entry point"));
-    figures.push(...lossFigure("pgpool loss", sync.pgpoolLoss, "reads through nginx"));
-    figures.push({
-      name: "two writable nodes seen",
-      value: `${sync.monitor.bothWritableAtMs.length} of ${sync.monitor.samples} samples`,
-      note: `both nodes sampled every 200 ms for ${sync.monitor.seconds.toFixed(0)} s`,
-    });
-
-    await upStack(STACK, { ...CONFIG, synchronousReplication: "false" });
-    const async = await runDrill(await findTarget(STACK), { scenarios: ["primary"], log });
-    figures.push(...primaryFigures(async, "asynchronous"));
-
-    const problems = [...sync.problems, ...async.problems];
-    figures.push({
-      name: "problems reported by the drill",
-      value: String(problems.length),
-      note:
-        problems.join("; ").replace(/\|/g, "/") ||
-        "one writable node throughout, converged after every failure",
-    });
-  } finally {
-    await destroyStack(STACK).catch((e: unknown) => console.error(e));
+/** A container's log lines since `sinceMs`, each with Docker's timestamp in ms. */
+async function timedLines(container: string, sinceMs: number): Promise<[number, string][]> {
+  const buffer = (await docker.getContainer(container).logs({
+    stdout: true,
+    stderr: true,
+    follow: false,
+    timestamps: true,
+    since: Math.floor(sinceMs / 1000) - 1,
+  })) as unknown as Buffer;
+  const lines: [number, string][] = [];
+  // Multiplexed stream: an 8-byte header per frame.
+  for (let at = 0; at + 8 <= buffer.length;) {
+    const size = buffer.readUInt32BE(at + 4);
+    const text = buffer.subarray(at + 8, at + 8 + size).toString("utf8");
+    at += 8 + size;
+    for (const line of text.split("\n")) {
+      const m = /^(\S+) (.*)$/.exec(line);
+      if (m) lines.push([Date.parse(m[1]), m[2]]);
+    }
   }
+  return lines;
+}
 
-  report(
-    "Failover and self-healing",
-    "npx tsx bench/failover.ts",
-    figures,
-    "Each crash is a SIGKILL of the container's server process (Docker's restart policy reacts), " +
-      "under 20 writes/s through pgpool's published port and steady GET /api/info through nginx. " +
-      "pgpool health check: every 1 s, 2 retries 1 s apart. Stack: 2 app replicas, brought up " +
-      "by the test engine (test/e2e/engine) on the real Docker engine.",
+/** Seconds after `from` of the first line at or after it matching `re`. */
+function firstAfter(lines: [number, string][], from: number, re: RegExp): number | undefined {
+  const hit = lines.find(([t, text]) => t >= from && re.test(text));
+  return hit === undefined ? undefined : (hit[0] - from) / 1000;
+}
+
+const s = (v: number | undefined) => (v === undefined ? "—" : `${v.toFixed(2)} s`);
+
+async function timeline(
+  containers: Readonly<Record<string, string>>,
+  r: PrimaryLossResult,
+): Promise<string> {
+  const at = r.crashed.at;
+  const pgpool = await timedLines(containers.pgpool, at);
+  const survivor = await timedLines(containers[r.survivor], at);
+  const detected = firstAfter(
+    pgpool,
+    at,
+    /health check.*(fail|error)|failed to (connect|read)|degenerat|failover.*request|starting fail|received degenerate/i,
+  );
+  const promoting = firstAfter(pgpool, at, /pgpool-failover: promoting/);
+  const promoted = firstAfter(survivor, at, /database system is ready to accept connections/);
+  const failoverDone = firstAfter(pgpool, at, /failover done|failover.*(end|finish)/i);
+  return (
+    `kill ${r.failed} → detection ${s(detected)}, promote requested ${s(promoting)}, ` +
+    `${r.survivor} accepts writes ${s(promoted)} (writable seen ${s(r.promotedAfter)}), ` +
+    `pgpool switched ${s(failoverDone)}, first write acknowledged ${s(r.firstWriteAfter)}; ` +
+    `outage ${s(r.writeOutage)}, lost ${r.lostWrites.length} of ${r.writesAcknowledged}, ` +
+    `old primary ${r.oldPrimaryNow} (${r.rejoin}), rejoined after ${s(r.rejoinedAfter)}`
   );
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+async function main(): Promise<number> {
+  const runs = Number(arg("runs", "5"));
+  if (!Number.isInteger(runs) || runs < 1 || runs > 50) throw new Error("--runs takes 1–50");
+  const stackName = arg("stack", "bench-failover");
+  const port = Number(arg("port", "18150"));
+  const config = {
+    replicas: "2",
+    httpPort: String(port),
+    pgpoolPort: String(port + 1),
+    collectorIntervalSeconds: "0",
+    adminUi: "false",
+    synchronousReplication: "true",
+  };
+  const outages: number[] = [];
+  let lost = 0;
+  let acknowledged = 0;
+  let bad = 0;
+  try {
+    await upStack(stackName, config);
+    for (let run = 1; run <= runs; run++) {
+      const target = await findTarget(stackName);
+      const r = await primaryLoss(target, { writeRate: 20, httpRate: 5 });
+      console.log(`run ${run}: ${await timeline(target.containers, r)}`);
+      if (r.writeOutage !== undefined) outages.push(r.writeOutage);
+      lost += r.lostWrites.length;
+      acknowledged += r.writesAcknowledged;
+      if (r.writeOutage === undefined || r.rejoinedAfter === undefined) bad++;
+      if (r.oldPrimaryNow === "primary") bad++;
+    }
+  } finally {
+    await destroyStack(stackName).catch((e: unknown) => console.error(e));
+  }
+  const sorted = [...outages].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  const median =
+    sorted.length % 2 === 1 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
+  console.log(
+    `median outage ${median.toFixed(2)} s (${sorted[0].toFixed(2)}, ${sorted.at(-1)!.toFixed(2)}), ` +
+      `lost ${lost} of ${acknowledged} acknowledged, ${runs} runs`,
+  );
+  return lost > 0 || bad > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -90,11 +90,11 @@ async function main(): Promise<void> {
     "First up",
     "npx tsx bench/first-up.ts",
     figures,
-    "Each figure is one `up` of a stack from nothing through the real Pulumi engine (ops/stack.ts: " +
-      "CLI, bridged docker plugin) on the real Docker engine, images already built, collector off, timed from start to return. " +
+    "Each figure is one `up` of a stack from nothing through the real Pulumi engine (ops/stack.ts) on " +
+      "the real Docker engine, images already built, collector off, timed from start to return. " +
       "Every container is created with `wait: true`, so a step ends when its healthcheck passes. " +
-      "What stays above the critical path is the two cores: N Node.js replicas start (and run " +
-      "their first readiness checks) at the same time.",
+      "Followers start one roll batch (`rolloutBatch`, 1 here) at a time, each batch healthy " +
+      "and handed over before the next, so the time grows with the replicas.",
   );
 }
 

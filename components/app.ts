@@ -1,3 +1,4 @@
+import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import {
@@ -8,7 +9,9 @@ import {
   type StackArgs,
 } from "./common";
 import { MAX_REPLICAS } from "./config";
+import { CONNECTIONS_PER_APP } from "./connections";
 import { PGPOOL_PORT } from "./pgpool";
+import { SERVER_PARAMS } from "./render/nginx";
 import { ADMIN_TOKEN_FILE, secretFile, secretFileUpload, secretUpload } from "./secrets";
 import { digest8, workload, type Workload } from "./workload";
 
@@ -30,9 +33,9 @@ export interface AppTierArgs extends StackArgs {
   /** Number of app containers, 1–`MAX_REPLICAS`; app-0 is the migration leader. @default 3 */
   readonly replicas?: number;
   /**
-   * Validated (1–`MAX_REPLICAS`, @default 1) but no longer orders anything: replacements are
-   * start-first, so no replica is out of service during a rollout, and every follower starts
-   * in parallel once the leader is healthy (README, "Operations: scaling and rolling updates").
+   * New app containers a start-first roll adds at once (1–`MAX_REPLICAS`): one host rolls the
+   * leader alone, then the followers this many at a time, each batch healthy and in nginx
+   * before its old containers stop; a swarm's update parallelism. @default 1
    */
   readonly rolloutBatch?: number;
   /** The write API's bearer token, as the file ADMIN_TOKEN_FILE; unset = every write refused. */
@@ -47,7 +50,21 @@ export function databaseEnv(): string[] {
     "DATABASE_NAME=app",
     "DATABASE_USER=app",
     `DATABASE_PASSWORD_FILE=${secretFile("app")}`,
+    // The pool the connection budget counts on (the chat's LISTEN client is the last one).
+    `DATABASE_POOL_MAX=${CONNECTIONS_PER_APP - 1}`,
   ];
+}
+
+/**
+ * A roll's batches of replica indexes: the leader alone first (it migrates, followers need the
+ * new schema), then the followers `batch` at a time, in index order.
+ */
+export function rollBatches(replicas: number, batch: number): number[][] {
+  const batches: number[][] = [[0]];
+  for (let first = 1; first < replicas; first += batch) {
+    batches.push(Array.from({ length: Math.min(batch, replicas - first) }, (_, i) => first + i));
+  }
+  return batches;
 }
 
 /**
@@ -75,6 +92,11 @@ export class AppTier extends pulumi.ComponentResource {
   public readonly hostnames: string[];
   /** Swarm: the names nginx resolves to every healthy task (`tasks.<service>`). */
   public readonly taskNames: pulumi.Output<string>[];
+  /**
+   * One host: the handover step of every roll batch, in order (empty on a swarm). The nginx
+   * config step runs after the last, so it never races a handover.
+   */
+  public readonly handovers: command.local.Command[] = [];
 
   constructor(name: string, args: AppTierArgs, opts?: pulumi.ComponentResourceOptions) {
     super(`${TOKEN}:app:AppTier`, name, {}, opts);
@@ -113,9 +135,10 @@ export class AppTier extends pulumi.ComponentResource {
         image: args.image,
         memoryMb: APP_MEMORY_MB,
         user: "app",
-        // bash, not node: a probe per replica every 3 s (app/bin/app-healthcheck says why).
+        // bash, not node: a probe per replica every 5 s (app/bin/app-healthcheck says why); at
+        // 32 replicas and a roll's batch, probes every 3 s took a visible share of 2 cores.
         healthcheck: ["app-healthcheck"],
-        healthIntervalSeconds: 3,
+        healthIntervalSeconds: 5,
         networks: [
           { name: args.frontendNetwork, aliases: [node] },
           { name: args.backendNetwork, aliases: [node] },
@@ -133,38 +156,62 @@ export class AppTier extends pulumi.ComponentResource {
       return;
     }
 
-    for (let index = 0; index < replicas; index++) {
-      const node = `app-${index}`;
-      const leader = index === 0;
-      const replica = spec(index);
-      const generationOf = generation([
-        args.image,
-        ...replica.envs,
-        ...(replica.uploads ?? []).flatMap((u) => [u.file, u.content]),
-      ]);
-      const container = new docker.Container(
-        `${name}-${node}`,
+    // Batch by batch: a batch's containers start once the previous batch's handover is done
+    // (dependsOn), so a roll has at most `batch` new containers beside the old ones. Pulumi
+    // itself deletes replaced containers only at the end of the update, which is why the
+    // handover step, not Pulumi, stops each batch's old containers.
+    let handover: command.local.Command | undefined;
+    for (const [k, indexes] of rollBatches(replicas, batch).entries()) {
+      const members = indexes.map((index) => {
+        const node = `app-${index}`;
+        const replica = spec(index);
+        const generationOf = generation([
+          args.image,
+          ...replica.envs,
+          ...(replica.uploads ?? []).flatMap((u) => [u.file, u.content]),
+        ]);
+        const container = new docker.Container(
+          `${name}-${node}`,
+          {
+            ...containerArgs(replica),
+            // `ha-stack-dev-app-2-1a2b3c4d`: nginx is told these names (only once each is
+            // healthy); `app-2` stays the replica's hostname and network alias.
+            name: pulumi.interpolate`${args.prefix}-${node}-${generationOf}`,
+          },
+          {
+            ...child,
+            // Start-first: overrides the docker provider's delete-before-replace. The
+            // replacement (new name, see `generation`) is created and healthy (wait: true) while
+            // the old one serves; the batch's handover then moves traffic and stops the old one.
+            deleteBeforeReplace: false,
+            // The leader needs pgpool with a writable primary to migrate; followers need the
+            // leader's migrations, and the previous batch handed over.
+            dependsOn: handover === undefined ? [args.pgpool] : [this.containers[0], handover],
+          },
+        );
+        this.containers.push(container);
+        this.hostnames.push(node);
+        return container;
+      });
+      handover = new command.local.Command(
+        `${name}-handover-${k}`,
         {
-          ...containerArgs(replica),
-          // `ha-stack-dev-app-2-1a2b3c4d`: nginx is told these names (only once each is healthy);
-          // `app-2` stays the replica's hostname and network alias.
-          name: pulumi.interpolate`${args.prefix}-${node}-${generationOf}`,
+          create: "bash scripts/app-handover.sh",
+          environment: {
+            STACK: args.stack,
+            NODES: indexes.map((i) => `app-${i}`).join(" "),
+            KEEP: pulumi.all(members.map((c) => c.name)).apply((names) => names.join(" ")),
+            NGINX: `${args.prefix}-nginx`,
+            UPSTREAM_SUFFIX: `${APP_PORT} ${SERVER_PARAMS}`,
+            STOP_SECONDS: String(spec(0).stopTimeoutSeconds),
+          },
+          // Runs again whenever a container of the batch is replaced.
+          triggers: members.map((c) => c.id),
         },
-        {
-          ...child,
-          // Start-first: overrides the docker provider's delete-before-replace. The replacement
-          // (new name, see `generation`) is created and healthy (wait: true) while the old one
-          // serves; the old one is deleted at the end of the update, after the nginx config step
-          // has moved traffic to the new one.
-          deleteBeforeReplace: false,
-          // The leader needs pgpool with a writable primary to migrate; followers need the
-          // leader's migrations before they can be ready, and nothing else: they all start at
-          // once.
-          dependsOn: leader ? [args.pgpool] : [this.containers[0]],
-        },
+        // After the batch is healthy, and after the previous batch's handover.
+        { ...child, dependsOn: members },
       );
-      this.containers.push(container);
-      this.hostnames.push(node);
+      this.handovers.push(handover);
     }
 
     this.registerOutputs({ containers: this.containers.map((c) => c.name) });

@@ -28,6 +28,11 @@ export interface BalancerArgs extends StackArgs {
   readonly listenAddress?: string;
   /** Host port. @default 8080 */
   readonly httpPort?: number;
+  /**
+   * One host: steps the config push runs after (the app tier's roll handovers, which tell nginx
+   * their own upstream lists). @default []
+   */
+  readonly after?: pulumi.Resource[];
   /** Swarm: the names that resolve to every healthy app task (`tasks.<service>`). */
   readonly taskNames?: pulumi.Input<string>[];
   /** Swarm: one nginx per node here, publishing `httpPort` on it. Required with swarm. */
@@ -175,8 +180,9 @@ export class Balancer extends pulumi.ComponentResource {
       {
         ...child,
         // After every replica is healthy (new ones get traffic only then) and before removed
-        // replicas are deleted (Pulumi deletes last), so they are drained before they stop.
-        dependsOn: [this.container, ...args.apps],
+        // replicas are deleted (Pulumi deletes last), so they are drained before they stop; after
+        // the roll's last handover, so the final list is the one nginx keeps.
+        dependsOn: [this.container, ...args.apps, ...(args.after ?? [])],
       },
     );
 

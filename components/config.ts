@@ -3,6 +3,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { invalid, wholeNumber } from "./errors";
 import { LB_ALGORITHMS } from "./render/nginx";
 import { ORCHESTRATORS } from "./common";
+import {
+  APP_CONTAINERS_AT_ONCE,
+  appContainersAtOnce,
+  CONNECTIONS_PER_APP,
+  connectionBudget,
+} from "./connections";
 
 /** The Pulumi project name; config keys are `ha-stack:<key>`. */
 export const PROJECT = "ha-stack";
@@ -229,7 +235,7 @@ export const CONFIG_KEYS = {
     min: 1,
     max: MAX_REPLICAS,
     description:
-      "Swarm: follower tasks an update replaces at once (start-first). One host: no effect (kept so existing stacks stay valid); every follower's replacement starts at once, and each is healthy and in nginx before its old container goes.",
+      "App containers a roll replaces at once, start-first: each batch of new ones is healthy and in nginx before its old ones stop (one host: the leader first, then the followers batch by batch; swarm: the followers' update parallelism). replicas + rolloutBatch is at most 48.",
   }),
 };
 
@@ -317,21 +323,38 @@ export function parseConfig(
 
   errors.push(...orchestratorErrors(config, raw));
 
-  if (errors.length > 0) {
-    throw new Error(`Invalid ${PROJECT} configuration:\n  ${errors.join("\n  ")}`);
-  }
-
   // A batch at least as large as the followers already means "all followers at once", so a
   // larger one is clamped with a warning rather than rejected: rejecting it would make scaling
   // down (`pulumi config set replicas 1`) fail on a key the user did not touch.
   const followers = config.replicas - 1;
   const largest = Math.max(1, followers);
+  const batch = Math.min(config.rolloutBatch, largest);
+
+  // Every app container that can exist at once needs its connections in the fixed budget.
+  const atOnce = appContainersAtOnce(config.replicas, batch);
+  if (atOnce > APP_CONTAINERS_AT_ONCE) {
+    const children = connectionBudget().pgpoolChildren;
+    errors.push(
+      invalid(
+        `${PROJECT}:replicas + ${PROJECT}:rolloutBatch`,
+        atOnce,
+        `at most ${APP_CONTAINERS_AT_ONCE} (app containers a roll can have at once, ` +
+          `${CONNECTIONS_PER_APP} connections each in pgpool's ${children} children); ` +
+          `with replicas ${config.replicas}, rolloutBatch 1 to ${APP_CONTAINERS_AT_ONCE - config.replicas}`,
+      ),
+    );
+  }
+
+  if (errors.length > 0) {
+    throw new Error(`Invalid ${PROJECT} configuration:\n  ${errors.join("\n  ")}`);
+  }
+
   if (config.rolloutBatch > largest) {
     warn(
       `${PROJECT}:rolloutBatch is ${config.rolloutBatch} but replicas is ${config.replicas} ` +
         `(${followers} follower${followers === 1 ? "" : "s"}): all followers are replaced at once`,
     );
-    config.rolloutBatch = largest;
+    config.rolloutBatch = batch;
   }
 
   return Object.freeze({ stack, prefix: `${PROJECT}-${stack}`, ...config });

@@ -1,19 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
-import { checkWholeNumber, TOKEN, type StackArgs } from "./common";
-import { MAX_REPLICAS } from "./config";
+import { TOKEN, type StackArgs } from "./common";
+import { connectionBudget } from "./connections";
 import { Pgpool } from "./pgpool";
 import { PostgresNode } from "./postgres-node";
 import { type PasswordName } from "./secrets";
 import { type Workload } from "./workload";
-
-/** Connections one app replica's pool may hold (its pg Pool `max` plus the chat listener). */
-export const CONNECTIONS_PER_REPLICA = 6;
-
-/**
- * App containers per replica at the peak of a rollout: replacements are start-first, so every
- * new container is up and connected before any old one is deleted (README, "Operations").
- */
-export const ROLLOUT_SURGE = 2;
 
 export interface DatabaseArgs extends StackArgs {
   /** `name:tag` of the postgres image. */
@@ -26,13 +17,6 @@ export interface DatabaseArgs extends StackArgs {
   readonly dbaccessNetwork?: pulumi.Input<string>;
   /** The generated passwords. */
   readonly passwords: Record<PasswordName, pulumi.Input<string>>;
-  /**
-   * Most app replicas the stack allows (1–`MAX_REPLICAS`): pgpool's children and PostgreSQL's
-   * `max_connections` are sized for this many during a rollout (`ROLLOUT_SURGE` containers
-   * each), so scaling up to it restarts neither and a rollout at it finds a child for every
-   * connection.
-   */
-  readonly maxAppReplicas: number;
   /** Commit waits for the standby while one is attached. @default false */
   readonly synchronousReplication?: boolean;
   /** Keep the data volumes on `pulumi destroy`. @default true */
@@ -56,14 +40,11 @@ export class Database extends pulumi.ComponentResource {
 
   constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super(`${TOKEN}:database:Database`, name, {}, opts);
-    checkWholeNumber(this, "Database maxAppReplicas", args.maxAppReplicas, 1, MAX_REPLICAS);
     const child = { parent: this };
-    // Old and new containers of every replica hold their pools at once during a rollout; a
-    // client finding no free child waits in pgpool's queue and its connect times out (5 s).
-    const children = ROLLOUT_SURGE * args.maxAppReplicas * CONNECTIONS_PER_REPLICA + 10;
-
-    // PostgreSQL's max_connections: every pgpool child, plus headroom for admin sessions.
-    const maxConnections = children + 20;
+    // Every client that can exist at once has a pgpool child, and every child a PostgreSQL
+    // connection (components/connections.ts); the same for every config, so scaling restarts
+    // neither pgpool nor PostgreSQL.
+    const { pgpoolChildren: children, maxConnections } = connectionBudget();
     const node = (index: 0 | 1, after: Workload[]): PostgresNode =>
       new PostgresNode(
         `${name}-pg-${index}`,

@@ -168,6 +168,8 @@ export interface UpstreamReport {
   readonly minCapacity: number;
   /** Samples with fewer such containers than `replicas` (when given to `stop`). */
   readonly shortfalls: string[];
+  /** Most app containers running at once, over all samples (a roll's bound: replicas + batch). */
+  readonly maxRunning: number;
 }
 
 /**
@@ -217,7 +219,9 @@ export class UpstreamWatch {
     const violations: string[] = [];
     const shortfalls: string[] = [];
     let minCapacity = Infinity;
+    let maxRunning = 0;
     for (const s of samples) {
+      maxRunning = Math.max(maxRunning, s.running.length);
       const unready = s.upstream.filter((host) => !s.healthy.includes(host));
       const serving = s.upstream.length - unready.length;
       minCapacity = Math.min(minCapacity, serving);
@@ -230,6 +234,7 @@ export class UpstreamWatch {
       violations,
       minCapacity: samples.length === 0 ? 0 : minCapacity,
       shortfalls,
+      maxRunning,
     };
   }
 }

@@ -6,11 +6,33 @@
 # Users with Docker Hub never need this: the default baseImage is debian:trixie-slim.
 #
 #   scripts/base-image.sh [IMAGE]        default IMAGE: ha-stack-base:trixie
+#   scripts/base-image.sh --mirror       print the mirror it would use (empty: debootstrap's own)
+#
+# The mirror: $MIRROR if set, else the Debian archive this host's apt already uses (the first
+# `URIs:` of /etc/apt/sources.list.d/*.sources, else the first `deb` line of
+# /etc/apt/sources.list; security archives skipped), else none, and debootstrap uses its own
+# default. debootstrap writes the image's sources.list for the mirror it used.
 set -euo pipefail
+
+# Prints this host's Debian mirror, or nothing. APT_SOURCES_DIR/APT_SOURCES_LIST: for tests.
+host_mirror() {
+  local dir="${APT_SOURCES_DIR:-/etc/apt/sources.list.d}"
+  local list="${APT_SOURCES_LIST:-/etc/apt/sources.list}"
+  {
+    cat "$dir"/*.sources 2>/dev/null | awk 'tolower($1) == "uris:" { for (i = 2; i <= NF; i++) print $i }'
+    cat "$list" "$dir"/*.list 2>/dev/null |
+      awk '$1 == "deb" { sub(/\[[^]]*\]/, ""); if ($2 != "") print $2 }'
+  } | grep -E '^(https?|file)://' | grep -v -- '-security' | head -n 1 || true
+}
+
+if [ "${1:-}" = "--mirror" ]; then
+  echo "${MIRROR:-$(host_mirror)}"
+  exit 0
+fi
 
 image="${1:-ha-stack-base:trixie}"
 suite="${SUITE:-trixie}"
-mirror="${MIRROR:-http://deb.debian.org/debian}"
+mirror="${MIRROR:-$(host_mirror)}"
 ca_bundle="${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 
 if docker image inspect "$image" >/dev/null 2>&1; then
@@ -26,8 +48,8 @@ fi
 rootfs="$(mktemp -d /tmp/ha-stack-rootfs.XXXXXX)"
 trap 'rm -rf "$rootfs"' EXIT
 
-echo "base-image: debootstrap $suite (minbase) from $mirror" >&2
-debootstrap --variant=minbase "$suite" "$rootfs" "$mirror" >/tmp/ha-stack-debootstrap.log 2>&1 || {
+echo "base-image: debootstrap $suite (minbase) from ${mirror:-debootstrap's default mirror}" >&2
+debootstrap --variant=minbase "$suite" "$rootfs" ${mirror:+"$mirror"} >/tmp/ha-stack-debootstrap.log 2>&1 || {
   tail -n 30 /tmp/ha-stack-debootstrap.log >&2
   exit 1
 }
@@ -44,7 +66,6 @@ fi
 # Slim it the way debian:*-slim is slimmed: no apt lists, no docs.
 rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/usr/share/doc/* \
   "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/*
-echo "deb $mirror $suite main" >"$rootfs/etc/apt/sources.list"
 rm -f "$rootfs/etc/apt/sources.list.d/"*
 
 echo "base-image: importing as $image" >&2

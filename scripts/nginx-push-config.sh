@@ -4,10 +4,10 @@
 # exactly the wanted upstreams. The container's entrypoint watcher reloads nginx in place
 # (SIGHUP: no dropped connections), so scaling and algorithm changes never replace nginx.
 #
-# Environment: CONTAINER (nginx container name), NGINX_CONF, UPSTREAMS (file contents),
-# TIMEOUT_SECONDS (default 60).
+# Environment: CONTAINER (nginx container name), NGINX_CONF (unset: nginx.conf kept), UPSTREAMS
+# (file contents), TIMEOUT_SECONDS (default 60).
 set -euo pipefail
-: "${CONTAINER:?}" "${NGINX_CONF:?}" "${UPSTREAMS:?}"
+: "${CONTAINER:?}" "${UPSTREAMS:?}"
 timeout_seconds="${TIMEOUT_SECONDS:-60}"
 
 # Atomic replace (write, then rename) so the watcher never reads half a file. Uploaded files
@@ -16,7 +16,7 @@ put() {
   printf '%s' "$2" | docker exec -i -u root "$CONTAINER" \
     sh -c "cat > '$1.new' && chmod 0644 '$1.new' && mv -f '$1.new' '$1'"
 }
-put /etc/ha-stack/nginx.conf "$NGINX_CONF"
+if [ -n "${NGINX_CONF:-}" ]; then put /etc/ha-stack/nginx.conf "$NGINX_CONF"; fi
 put /etc/ha-stack/upstreams "$UPSTREAMS"
 
 # The hosts nginx must end up with, in the watcher's `server ip:port params; # host` format.

@@ -41,10 +41,17 @@ export const MAX_UPSTREAMS = 32;
  * database outage makes every replica answer 503 at once: a short fail_timeout keeps nginx from
  * answering "no live upstreams" for long after the database is back.
  */
-const SERVER_PARAMS = "max_fails=1 fail_timeout=2s";
+export const SERVER_PARAMS = "max_fails=1 fail_timeout=2s";
 
-/** Idle upstream connections each nginx worker keeps (`keepalive` in `upstream app`). */
-export const KEEPALIVE_CONNECTIONS = 16;
+/**
+ * Idle upstream connections each nginx worker keeps (`keepalive` in `upstream app`): two per
+ * replica at the bound, so round robin over 32 replicas still finds an open connection to each
+ * (with fewer, the cache is least-recently-used across replicas and most requests reconnect).
+ */
+export const KEEPALIVE_CONNECTIONS = 2 * 32;
+
+/** Requests one kept-alive connection serves before nginx closes it (client and upstream side). */
+export const KEEPALIVE_REQUESTS = 10000;
 
 /** The `upstream app` directive of each algorithm; round robin is nginx's default. */
 const ALGORITHM_DIRECTIVE: Record<LbAlgorithm, string | undefined> = {
@@ -118,7 +125,8 @@ error_log stderr warn;
 worker_shutdown_timeout 8s;
 
 events {
-    worker_connections 1024;
+    # Each proxied request holds two (client and replica), a websocket for as long as it is open.
+    worker_connections 4096;
 }
 
 http {
@@ -126,6 +134,8 @@ http {
     default_type application/octet-stream;
     client_max_body_size 1m;
     keepalive_timeout 65s;
+    # A client on one kept-alive connection is not made to reconnect every 1000 requests.
+    keepalive_requests ${KEEPALIVE_REQUESTS};
     tcp_nodelay on;
 
     log_format upstreamlog '$remote_addr [$time_local] "$request" $status $body_bytes_sent '
@@ -161,6 +171,7 @@ ${directive === undefined ? "        # round robin: nginx's default method\n" : 
         # close would fail).
         keepalive ${KEEPALIVE_CONNECTIONS};
         keepalive_timeout 4s;
+        keepalive_requests ${KEEPALIVE_REQUESTS};
     }
 
     server {
@@ -186,6 +197,12 @@ ${directive === undefined ? "        # round robin: nginx's default method\n" : 
 
         # A stopped or replaced replica fails fast and the request moves to the next one,
         # at most 3 attempts within 10 s.
+        # A response up to 256 KiB (the status page with its tables) stays in memory rather
+        # than in a temporary file under /run/nginx/proxy; headers up to 16 KiB.
+        proxy_buffer_size 16k;
+        proxy_buffers 16 16k;
+        proxy_busy_buffers_size 32k;
+
         proxy_connect_timeout 2s;
         proxy_send_timeout 60s;
         proxy_read_timeout 60s;

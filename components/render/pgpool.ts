@@ -72,7 +72,10 @@ allow_clear_text_frontend_auth = off
 process_management_mode = static
 num_init_children = ${numInitChildren}
 max_pool = 1
-child_life_time = 300
+# One child at a time waits in accept(): a new connection wakes one child, not hundreds (the
+# thundering herd of ${numInitChildren} children). pgpool ignores it unless child_life_time is 0.
+serialize_accept = on
+child_life_time = 0
 child_max_connections = 0
 connection_life_time = 0
 client_idle_limit = 0
@@ -83,7 +86,9 @@ reset_query_list = 'ABORT; DISCARD ALL'
 log_destination = 'stderr'
 logging_collector = off
 log_line_prefix = '%m: %a pid %p: '
-log_min_messages = warning
+# LOG: the failover's steps (degeneration requested, failover_command run, new primary set,
+# failover done) reach docker logs with their times; nothing is logged per query or session.
+log_min_messages = log
 log_connections = off
 pid_file_name = '/var/run/pgpool/pgpool.pid'
 logdir = '/var/log/pgpool'

@@ -10,11 +10,14 @@ export interface PostgresConfInput {
   peerHost: string;
   /** Commits wait until the standby has applied them while one is attached. */
   synchronousReplication: boolean;
-  /** max_connections: pgpool's children plus headroom. */
+  /** max_connections (components/connections.ts derives it). */
   maxConnections: number;
   /** The container's memory limit, which shared_buffers and friends are sized from. */
   memoryMb: number;
 }
+
+/** `superuser_reserved_connections`: sessions only a superuser may open when the rest are taken. */
+export const SUPERUSER_RESERVED_CONNECTIONS = 3;
 
 /** Where the entrypoint writes the replication/superuser passwords (from /run/secrets). */
 export const PGPASS_FILE = "/var/lib/postgresql/.pgpass";
@@ -64,7 +67,7 @@ port = 5432
 unix_socket_directories = '/var/run/postgresql'
 hba_file = '/etc/ha-stack/pg_hba.conf'
 max_connections = ${maxConnections}
-superuser_reserved_connections = 3
+superuser_reserved_connections = ${SUPERUSER_RESERVED_CONNECTIONS}
 password_encryption = scram-sha-256
 tcp_keepalives_idle = 30
 tcp_keepalives_interval = 10

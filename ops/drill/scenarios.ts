@@ -7,7 +7,7 @@ import { crash, waitRestartedHealthy, type Crash } from "./crash";
 import { currentPrimary, isWritable, poolConverged } from "./database";
 import { httpLoad, httpSummary, type HttpSummary } from "./http-load";
 import type { DrillTarget } from "./target";
-import { createWritesTable, missingWrites, Writer, writeOutage } from "./writer";
+import { createWritesTable, firstAckAfter, missingWrites, Writer, writeOutage } from "./writer";
 
 export interface PrimaryLossResult {
   readonly failed: string;
@@ -17,6 +17,8 @@ export interface PrimaryLossResult {
   readonly promotedAfter: number | undefined;
   /** Last acknowledged write before the crash → first after, seconds. */
   readonly writeOutage: number | undefined;
+  /** Seconds from the crash to the first write sent and acknowledged after it. */
+  readonly firstWriteAfter: number | undefined;
   readonly writesAcknowledged: number;
   readonly writesFailed: number;
   /** Acknowledged writes missing on the new primary. */
@@ -82,6 +84,7 @@ export async function primaryLoss(
       crashed,
       promotedAfter: promotedAt === undefined ? undefined : (promotedAt - killedAt) / 1000,
       writeOutage: writeOutage(writes.acknowledged, killedAt),
+      firstWriteAfter: firstAckAfter(writes.acknowledged, killedAt),
       writesAcknowledged: writes.acknowledged.length,
       writesFailed: writes.failures,
       lostWrites,

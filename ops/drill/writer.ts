@@ -130,6 +130,12 @@ export function writeOutage(acks: readonly Ack[], at: number): number | undefine
   return (after.at - (before?.at ?? at)) / 1000;
 }
 
+/** Seconds from `at` to the first write sent at or after it and acknowledged (undefined: none). */
+export function firstAckAfter(acks: readonly Ack[], at: number): number | undefined {
+  const after = acks.find((a) => a.at > at && a.sentAt >= at);
+  return after === undefined ? undefined : (after.at - at) / 1000;
+}
+
 /** Acknowledged rows of `writer` missing on the node `container` (asked over its local socket). */
 export async function missingWrites(container: string, writer: WriterReport): Promise<number[]> {
   const rows = await psql(container, `SELECT n FROM ${WRITES_TABLE} WHERE run = '${writer.run}'`);

@@ -54,6 +54,8 @@ interface Change {
   readonly violations: string[];
   /** Samples where fewer healthy containers than `replicas` were in nginx. */
   readonly shortfalls: string[];
+  /** Most app containers running at once. */
+  readonly maxRunning: number;
   readonly steps: Step[];
 }
 
@@ -73,18 +75,19 @@ async function underLoad(config: Record<string, string>): Promise<Change> {
   const report = await load.stop();
   // Capacity is checked against the smaller of the counts before and after.
   const before = stack.result.outputs.replicas as string[];
-  const { violations, shortfalls } = await watch.stop(
+  const { violations, shortfalls, maxRunning } = await watch.stop(
     Math.min(before.length, Number(config.replicas)),
   );
   if (result instanceof Error) throw result;
   stack = result;
-  return { report, violations, shortfalls, steps: stack.result.steps };
+  return { report, violations, shortfalls, maxRunning, steps: stack.result.steps };
 }
 
 /** `op node` of every app-container and nginx-config step, in the order the engine took them. */
-const appSteps = (steps: Step[]) =>
+const appSteps = (steps: Step[], withHandovers = false) =>
   steps
-    .filter((s) => /::(app-app-\d+|lb-nginx-config|lb-nginx)$/.test(s.urn))
+    .filter((s) => withHandovers || !/::app-handover-\d+$/.test(s.urn))
+    .filter((s) => /::(app-app-\d+|app-handover-\d+|lb-nginx-config|lb-nginx)$/.test(s.urn))
     .map(
       (s) =>
         `${s.op} ${s.urn
@@ -126,19 +129,32 @@ describe("a new app image with a migration", () => {
     expect(change.report.ok).toBeGreaterThan(100);
   });
 
-  it("starts the new leader, then every follower, tells nginx, and only then deletes the old ones", () => {
-    // A create step is recorded once the container is healthy (wait: true); a delete once it is
-    // gone. The followers start together (their order varies); the old containers and the old
-    // config step go at the end of the update, after nginx serves the new containers only.
-    const steps = appSteps(change.steps);
-    expect(steps[0]).toBe("create app-0");
-    expect(steps.slice(1, 3).sort()).toEqual(["create app-1", "create app-2"]);
-    expect(steps.slice(3, 6)).toEqual(["same nginx", "create nginx-config", "delete nginx-config"]);
-    expect(steps.slice(6, 8).sort()).toEqual(["delete app-1", "delete app-2"]);
-    expect(steps.slice(8)).toEqual(["delete app-0"]);
+  it("rolls the leader, then one follower at a time (rolloutBatch 1), each handed over before the next starts", () => {
+    // A create step is recorded once the container is healthy (wait: true) or the command has
+    // run; a delete once it is gone. Each batch's handover tells nginx and stops the batch's old
+    // container; Pulumi deletes the stopped containers at the end of the update.
+    const steps = appSteps(change.steps, true);
+    const creates = steps.filter((s) => s.startsWith("create "));
+    expect(creates).toEqual([
+      "create app-0",
+      "create handover-0",
+      "create app-1",
+      "create handover-1",
+      "create app-2",
+      "create handover-2",
+      "create nginx-config",
+    ]);
+    const lastCreate = steps.lastIndexOf("create nginx-config");
+    for (const node of ["app-0", "app-1", "app-2"]) {
+      expect(steps.indexOf(`delete ${node}`), node).toBeGreaterThan(lastCreate);
+    }
     for (const step of change.steps.filter((s) => /::app-app-\d+$/.test(s.urn))) {
       expect(step.reason, step.urn).toBe(step.op === "create" ? "replace" : "replaced");
     }
+  });
+
+  it("never runs more than replicas + rolloutBatch app containers", () => {
+    expect(change.maxRunning).toBeLessThanOrEqual(3 + 1);
   });
 
   it("never has fewer than 3 healthy replicas in nginx, nor one that is not healthy", () => {
@@ -171,7 +187,7 @@ describe("scaling 3 → 5 → 2", () => {
     expect(change.report.failures).toEqual([]);
     expect(change.violations).toEqual([]);
     expect(change.shortfalls).toEqual([]);
-    // The new replicas are created (healthy) together, then nginx is told in place.
+    // The new replicas are created (healthy) one batch at a time, then nginx is told in place.
     const steps = appSteps(change.steps);
     expect(steps.slice(0, 3)).toEqual(["same app-0", "same app-1", "same app-2"]);
     expect(steps.slice(3, 5).sort()).toEqual(["create app-3", "create app-4"]);

@@ -49,7 +49,7 @@ describe("parseConfig", () => {
         collectorIntervalSeconds: "0",
         adminUi: "false",
         adminPort: "65535",
-        rolloutBatch: "31",
+        rolloutBatch: "16",
       },
       "staging",
     );
@@ -63,7 +63,7 @@ describe("parseConfig", () => {
       collectorIntervalSeconds: 0,
       adminUi: false,
       adminPort: 65535,
-      rolloutBatch: 31,
+      rolloutBatch: 16,
       prefix: "ha-stack-staging",
     });
   });
@@ -151,8 +151,18 @@ describe("parseConfig", () => {
       `ha-stack:baseImage is ""; allowed: a Docker image reference such as debian:trixie-slim or registry:5000/debian:trixie`,
     ],
     ["retainData", "", `ha-stack:retainData is ""; allowed: true or false`],
+    // A typo must not silently deploy plain containers (the README's message, exactly).
+    ["orchestrator", "Swarm", `ha-stack:orchestrator is "Swarm"; allowed: docker, swarm`],
+    ["orchestrator", "kubernetes", `ha-stack:orchestrator is "kubernetes"; allowed: docker, swarm`],
+    ["orchestrator", "", `ha-stack:orchestrator is ""; allowed: docker, swarm`],
   ])("rejects %s = %s naming key, value and what is allowed", (key, value, message) => {
     expect(bad({ [key]: value })).toThrow(`Invalid ha-stack configuration:\n  ${message}`);
+  });
+
+  it("takes exactly the orchestrators docker and swarm", () => {
+    expect(CONFIG_KEYS.orchestrator.allowed).toBe("docker, swarm");
+    expect(parseConfig({ orchestrator: "docker" }, "dev").orchestrator).toBe("docker");
+    expect(bad({ orchestrator: "swarm" })).toThrow("ha-stack:registry is undefined");
   });
 
   it("rejects pgpoolPort equal to httpPort", () => {
@@ -284,7 +294,7 @@ describe("rolloutBatch larger than the followers", () => {
   it.each([
     [1, 1],
     [3, 2],
-    [32, 31],
+    [32, 16],
   ])("replicas %i, rolloutBatch %i: taken as it is, no warning", (replicas, batch) => {
     const warn = vi.fn();
     const config = parseConfig(

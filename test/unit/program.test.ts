@@ -8,7 +8,6 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 import { Adminer } from "../../components/adminer";
 import { AppTier } from "../../components/app";
 import { Collector } from "../../components/collector";
-import { Database } from "../../components/database";
 import { Pgpool } from "../../components/pgpool";
 import {
   COMMAND,
@@ -30,6 +29,14 @@ import {
 beforeEach(() => vi.resetModules());
 
 const apps = (n: number) => Array.from({ length: n }, (_, i) => `app-${i}`);
+/** The logical names of what `from` waits for (dependsOn and inputs), sorted. */
+const dependencyNames = (run: ProgramRun, from: { dependencies: string[] }) =>
+  from.dependencies.map((urn) => run.registrations.find((r) => r.urn === urn)?.name ?? urn).sort();
+const commandNamed = (run: ProgramRun, name: string) => {
+  const found = ofType(run, COMMAND).find((c) => c.name === name);
+  if (found === undefined) throw new Error(`no command ${name}`);
+  return found;
+};
 const networksOf = (run: ProgramRun, node: string) =>
   (container(run, node).inputs.networksAdvanced as { name: string; aliases: string[] }[])
     .map((n) => n.name)
@@ -62,8 +69,10 @@ describe.each([1, 3, 32])("with replicas = %i", (replicas) => {
     expect(dependsOnNodes(run, "nginx")).toEqual(apps(replicas).sort());
     expect(dependsOnNodes(run, "collector")).toEqual(["app-0", "pgpool"]);
     expect(dependsOnNodes(run, "adminer")).toEqual(["pgpool"]);
-    const [push] = ofType(run, COMMAND);
+    const push = commandNamed(run, "lb-nginx-config");
     expect(dependsOnNodes(run, push)).toEqual([...apps(replicas), "nginx"].sort());
+    // The push runs after the roll's last handover (default batch 1: one per replica).
+    expect(dependencyNames(run, push)).toContain(`app-handover-${replicas - 1}`);
   });
 });
 
@@ -83,18 +92,48 @@ describe("scaling", () => {
 describe("rolloutBatch", () => {
   beforeEach(() => vi.resetModules());
 
-  it("orders nothing any more: with start-first replaces every follower waits for the leader only", async () => {
+  it("rolls the leader alone, then the followers a batch at a time, each batch after the previous handover", async () => {
     const run = await runProgram({ replicas: "6", rolloutBatch: "2" });
-    for (const follower of apps(6).slice(1)) {
-      expect(dependsOnNodes(run, follower)).toEqual(["app-0"]);
-    }
+    const batches = [["app-0"], ["app-1", "app-2"], ["app-3", "app-4"], ["app-5"]];
+    expect(ofType(run, COMMAND).map((c) => c.name)).toEqual([
+      "app-handover-0",
+      "app-handover-1",
+      "app-handover-2",
+      "app-handover-3",
+      "lb-nginx-config",
+    ]);
+    batches.forEach((nodes, k) => {
+      const handover = commandNamed(run, `app-handover-${k}`);
+      // A handover waits for its batch only (and, through it, for the previous handover).
+      expect(dependencyNames(run, handover)).toEqual(nodes.map((n) => `app-${n}`));
+      expect(handover.inputs.create).toBe("bash scripts/app-handover.sh");
+      expect(handover.inputs.environment).toEqual({
+        STACK: "unit",
+        NODES: nodes.join(" "),
+        KEEP: nodes.map((n) => container(run, n).inputs.name).join(" "),
+        NGINX: "ha-stack-unit-nginx",
+        UPSTREAM_SUFFIX: "3000 max_fails=1 fail_timeout=2s",
+        STOP_SECONDS: "15",
+      });
+      // Runs again whenever one of its containers is replaced.
+      expect(handover.inputs.triggers).toEqual(nodes.map((n) => `app-${n}-id`));
+      for (const node of nodes) {
+        const after = k === 0 ? ["db-pgpool"] : ["app-app-0", `app-handover-${k - 1}`];
+        expect(dependencyNames(run, container(run, node)), node).toEqual(
+          expect.arrayContaining(after),
+        );
+        expect(
+          dependencyNames(run, container(run, node)).filter((d) => d.includes("handover")),
+          node,
+        ).toEqual(k === 0 ? [] : [`app-handover-${k - 1}`]);
+      }
+    });
   });
 
-  it("makes every follower wait only for the leader when the batch covers them all", async () => {
+  it("takes every follower in one batch when the batch covers them all", async () => {
     const run = await runProgram({ replicas: "4", rolloutBatch: "32" });
-    for (const follower of apps(4).slice(1)) {
-      expect(dependsOnNodes(run, follower)).toEqual(["app-0"]);
-    }
+    expect(commandNamed(run, "app-handover-1").inputs.environment.NODES).toBe("app-1 app-2 app-3");
+    expect(ofType(run, COMMAND)).toHaveLength(3);
   });
 
   it("does not change what the containers run, only their order", async () => {
@@ -388,9 +427,7 @@ describe("nginx config changes", () => {
   it("reach the running nginx instead of replacing it", async () => {
     const run = await runProgram({ replicas: "3", lbAlgorithm: "least_conn" });
     expect(container(run, "nginx").ignoreChanges).toEqual(["uploads"]);
-    const commands = ofType(run, COMMAND);
-    expect(commands).toHaveLength(1);
-    const [push] = commands;
+    const push = commandNamed(run, "lb-nginx-config");
     expect(push.inputs.create).toBe("bash scripts/nginx-push-config.sh");
     expect(push.inputs.environment.CONTAINER).toBe("ha-stack-unit-nginx");
     expect(push.inputs.environment.NGINX_CONF).toMatch(/^\s*least_conn;/m);
@@ -570,7 +607,7 @@ describe("state addresses", () => {
     "ha-stack:balancer:Balancer$docker:index/container:Container::lb-nginx",
     "ha-stack:balancer:Balancer$command:local:Command::lb-nginx-config",
   ].map((urn) => `urn:pulumi:unit::ha-stack::${urn}`);
-  // Added since (#13, Adminer and the admin token; #19, images built as RemoteImage, where
+  // Added since (#13, Adminer and the admin token; #20, the roll's handovers; #19, images built as RemoteImage, where
   // pulumi-docker's native docker.Image was: an image holds no data, so such a stack's next `up`
   // builds these and deletes the old Image resources, which pulumi-docker deletes as a no-op).
   const ADDED = [
@@ -582,6 +619,9 @@ describe("state addresses", () => {
     "ha-stack:adminer:Adminer$docker:index/remoteImage:RemoteImage::admin-image",
     "ha-stack:adminer:Adminer$docker:index/network:Network::admin-network",
     "ha-stack:adminer:Adminer$docker:index/container:Container::admin-adminer",
+    // #20: a roll's handover step per batch (a command: nothing in it to keep).
+    "ha-stack:app:AppTier$command:local:Command::app-handover-0",
+    "ha-stack:app:AppTier$command:local:Command::app-handover-1",
   ].map((urn) => `urn:pulumi:unit::ha-stack::${urn}`);
 
   it("keeps every provider resource at the address existing stacks hold (URN or alias)", async () => {
@@ -623,19 +663,6 @@ describe("component validation", () => {
       "AppTier replicas 1.5",
       () => new AppTier("a", { ...appArgs(), replicas: 1.5 }),
       "AppTier replicas is 1.5; allowed: a whole number from 1 to 32",
-    ],
-    [
-      "Database maxAppReplicas 0",
-      () =>
-        new Database("d", {
-          ...stackArgs,
-          postgresImage: "p",
-          pgpoolImage: "q",
-          backendNetwork: network,
-          passwords,
-          maxAppReplicas: 0,
-        }),
-      "Database maxAppReplicas is 0; allowed: a whole number from 1 to 32",
     ],
     [
       "Pgpool hostPort without dbaccessNetwork",

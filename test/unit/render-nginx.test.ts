@@ -99,9 +99,22 @@ describe("renderNginxConf", () => {
       ["zone", "app", "64k"],
       ["include", "/run/nginx/upstream-servers.conf"],
       // After the balancing method (nginx requires it), and shorter than Node's 5 s idle close.
-      ["keepalive", "16"],
+      ["keepalive", "64"],
       ["keepalive_timeout", "4s"],
+      ["keepalive_requests", "10000"],
     ]);
+  });
+
+  it("keeps connections open on both sides and responses in memory", () => {
+    const { main, http, server } = parsed(renderNginxConf(input("round_robin", 3)));
+    // One worker per core of a 2-core host; each proxied request holds two connections.
+    expect(only(main, "worker_processes")).toEqual(["2"]);
+    expect(only(blockOf(main, "events"), "worker_connections")).toEqual(["4096"]);
+    expect(only(http, "keepalive_requests")).toEqual(["10000"]);
+    expect(only(http, "keepalive_timeout")).toEqual(["65s"]);
+    expect(only(server, "proxy_buffer_size")).toEqual(["16k"]);
+    expect(only(server, "proxy_buffers")).toEqual(["16", "16k"]);
+    expect(only(server, "proxy_busy_buffers_size")).toEqual(["32k"]);
   });
 
   it("runs as non-root with every writable path under /run/nginx and logs to the container", () => {

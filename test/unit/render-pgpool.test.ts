@@ -41,6 +41,20 @@ describe("renderPgpoolConf", () => {
     });
   });
 
+  it("logs the failover's steps (LOG level), not every session", () => {
+    expect(settings(renderPgpoolConf(base))).toMatchObject({
+      log_min_messages: "log",
+      log_connections: "off",
+    });
+  });
+
+  it("wakes one child per new connection (serialize_accept, which needs child_life_time 0)", () => {
+    expect(settings(renderPgpoolConf(base))).toMatchObject({
+      serialize_accept: "on",
+      child_life_time: "0",
+    });
+  });
+
   it("balances reads of database app to the standby, statement by statement", () => {
     expect(settings(renderPgpoolConf(base))).toMatchObject({
       load_balance_mode: "on",

@@ -3,7 +3,12 @@
 // keep pgpool's connections within what PostgreSQL accepts. The values come from the program
 // (components/database.ts) and the renderers both, so a change in either fails here.
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { CONNECTIONS_PER_REPLICA } from "../../components/database";
+import {
+  ADMIN_UI_CONNECTIONS,
+  APP_CONTAINERS_AT_ONCE,
+  COLLECTOR_CONNECTIONS,
+  CONNECTIONS_PER_APP,
+} from "../../components/connections";
 import { confSettings } from "./conf-files";
 import { container, runProgram, type ProgramRun } from "./harness";
 
@@ -92,8 +97,11 @@ describe.each([1, 32])("with replicas = %i", (replicas) => {
     }
     // A hot standby refuses to start with a lower max_connections than its primary's.
     expect(maxConnections[1]).toBe(maxConnections[0]);
-    // And pgpool has a child for every connection the app containers' pools may hold at the
-    // peak of a start-first rollout: old and new container of every replica at once.
-    expect(children).toBeGreaterThanOrEqual(2 * replicas * CONNECTIONS_PER_REPLICA);
+    // And pgpool has a child for every connection that can exist at once: every app container
+    // a roll can have (replicas + rolloutBatch, at most APP_CONTAINERS_AT_ONCE), Adminer and
+    // the collector.
+    expect(children).toBeGreaterThanOrEqual(
+      APP_CONTAINERS_AT_ONCE * CONNECTIONS_PER_APP + ADMIN_UI_CONNECTIONS + COLLECTOR_CONNECTIONS,
+    );
   });
 });
