@@ -98,7 +98,7 @@ export class PostgresNode extends pulumi.ComponentResource {
     // The restore runs once, into the empty volume, before the container first starts: a target
     // the repository cannot reach fails the `up` here, and pg-0 is never created.
     const restore =
-      args.restore && this.volume
+      args.restore && this.volume && args.backupRepository !== undefined
         ? new command.local.Command(
             `${name}-restore`,
             {
@@ -110,6 +110,7 @@ export class PostgresNode extends pulumi.ComponentResource {
                 DATA_VOLUME: this.volume.name,
                 MOUNT: volumePath(node),
                 REPOSITORY: args.restore.repository,
+                OWN_REPOSITORY: args.backupRepository ?? "",
                 TARGET: args.restore.target,
               },
               // Another target or repository is another restore (which refuses a volume with data).

@@ -876,6 +876,8 @@ describe("backups", () => {
       DATA_VOLUME: "ha-stack-unit-pg-0-data",
       MOUNT: "/var/lib/postgresql/pg-0",
       REPOSITORY: "ha-stack-prod-backups",
+      // Copied into the stack's own, which pg-0 reads the archive from while it recovers.
+      OWN_REPOSITORY: "ha-stack-unit-backups",
       TARGET: "2026-01-02T03:04:05.000Z",
     });
     // Set: an image change later re-runs nothing (it would find data and refuse).
