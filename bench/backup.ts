@@ -10,7 +10,7 @@ import { execFile } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import pg from "pg";
-import { formatBytes, takeBackup } from "../ops/backup";
+import { mib, takeBackup } from "../ops/backup";
 import { psql } from "../ops/docker";
 import { destroyStack, upStack, type Stack } from "../ops/stack";
 import { report, type Figure } from "./report";
@@ -204,7 +204,7 @@ async function main(): Promise<void> {
         },
         {
           name: `full backup size, ${label}`,
-          value: `${formatBytes(backup.size)} → ${formatBytes(backup.repoSize)}`,
+          value: `${mib(backup.size)} → ${mib(backup.repoSize)}`,
           note: "database files → in the repository (zstd level 3)",
         },
         {

@@ -58,14 +58,7 @@ function lastLine(text: string): string {
   return lines[lines.length - 1];
 }
 
-/** Bytes as people read them: `12.3 MiB`. */
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+/** Bytes in MiB with one decimal: `12.3 MiB` (backups of this stack are MiB to GiB). */
+export function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }

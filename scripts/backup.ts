@@ -4,7 +4,7 @@
 //   npm run backup -- --stack NAME [--type full|diff|incr]
 //   npm run backup -- --stack NAME --list
 import { parseArgs } from "node:util";
-import { formatBytes, repositoryInfo, takeBackup, type BackupRecord } from "../ops/backup";
+import { mib, repositoryInfo, takeBackup, type BackupRecord } from "../ops/backup";
 
 const TYPES = ["full", "diff", "incr"] as const;
 
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     );
     for (const b of info.backups) {
       console.log(
-        `${b.label.padEnd(34)} ${b.type.padEnd(5)} ${b.stop.padEnd(22)} ${formatBytes(b.size).padEnd(10)} ${formatBytes(b.repoSize)}`,
+        `${b.label.padEnd(34)} ${b.type.padEnd(5)} ${b.stop.padEnd(22)} ${mib(b.size).padEnd(10)} ${mib(b.repoSize)}`,
       );
     }
     if (info.backups.length === 0) console.log("(no backup yet)");
@@ -53,9 +53,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const backup = await takeBackup(stack, type);
   console.log(`backup ${backup.label} (${backup.type}) of ${stack}`);
-  console.log(
-    `  size ${formatBytes(backup.size)}, ${formatBytes(backup.repoSize)} in the repository`,
-  );
+  console.log(`  size ${mib(backup.size)}, ${mib(backup.repoSize)} in the repository`);
   console.log(
     `  ${backup.start} to ${backup.stop}: ${backup.seconds} s (${((Date.now() - started) / 1000).toFixed(1)} s with the stanza check)`,
   );

@@ -33,6 +33,13 @@ const base = (http: number) => ({
 const SOURCE_CONFIG = base(29110);
 const RESTORED_CONFIG = base(29120);
 
+const RESTORED_PORT = Number(RESTORED_CONFIG.pgpoolPort);
+
+/** `up` of a new stack restored from the source's repository to `t`. */
+async function restoreSourceTo(t: string): Promise<Stack> {
+  return upStack(RESTORED, { ...RESTORED_CONFIG, restoreTo: t, restoreFrom: SOURCE });
+}
+
 let source: Stack;
 let firstBackup: TakenBackup;
 
@@ -175,14 +182,9 @@ describe("backups and point-in-time restore", () => {
     await sql(source, port, "DROP TABLE t");
     await archivedPast(source, t);
 
-    const restored = await upStack(RESTORED, {
-      ...RESTORED_CONFIG,
-      restoreTo: t,
-      restoreFrom: SOURCE,
-    });
-    const rport = Number(RESTORED_CONFIG.pgpoolPort);
-    expect(await tags(restored, rport, "t")).toEqual({ A: 50, B: 50 });
-    expect(await tags(restored, rport, "keep")).toEqual({ kept: 50 });
+    const restored = await restoreSourceTo(t);
+    expect(await tags(restored, RESTORED_PORT, "t")).toEqual({ A: 50, B: 50 });
+    expect(await tags(restored, RESTORED_PORT, "keep")).toEqual({ kept: 50 });
     // pg-1 cloned the restored pg-0 and streams from it.
     const [streaming] = await psql(
       restored.container("pg-0"),
@@ -230,13 +232,8 @@ describe("backups and point-in-time restore", () => {
     expect(Number.parseInt(info.archive.max!.slice(0, 8), 16)).toBeGreaterThan(1);
 
     await destroyStack(RESTORED);
-    const restored = await upStack(RESTORED, {
-      ...RESTORED_CONFIG,
-      restoreTo: t,
-      restoreFrom: SOURCE,
-    });
-    const rport = Number(RESTORED_CONFIG.pgpoolPort);
-    expect(await tags(restored, rport, "t2")).toEqual({ A: 50, B: 50 });
+    const restored = await restoreSourceTo(t);
+    expect(await tags(restored, RESTORED_PORT, "t2")).toEqual({ A: 50, B: 50 });
   });
 
   it("refuses a target before the first backup, naming the window, and creates no database", async () => {

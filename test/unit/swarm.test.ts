@@ -81,6 +81,15 @@ describe("orchestrator swarm", () => {
     ).toBe(true);
   });
 
+  it("archives nothing and has no backup repository or backup container (single-host only)", async () => {
+    const run = await runProgram(swarm);
+    expect(ofType(run, VOLUME)).toEqual([]);
+    expect(run.registrations.map((r) => r.name)).not.toContain("backup-backup");
+    for (const node of ["pg-0", "pg-1"]) {
+      expect(spec(service(run, node)).mounts).toHaveLength(1);
+    }
+  });
+
   it("pins pg-0 and pg-1 to the two databaseNodes, each on its own volume, stop-first", async () => {
     const run = await runProgram(swarm);
     for (const [index, node] of ["node-1", "node-2"].entries()) {
