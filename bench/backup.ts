@@ -71,7 +71,7 @@ async function timedRestore(stack: Stack): Promise<{ restore: number; replay: nu
   const script = [
     "set -e",
     "t0=$(date +%s.%N)",
-    "pg-backup restore latest /tmp/r/pgdata >/dev/null 2>&1",
+    "pg-backup restore latest /tmp/r/pgdata >/tmp/restore.log 2>&1 || { cat /tmp/restore.log >&2; exit 1; }",
     "t1=$(date +%s.%N)",
     "postgres -D /tmp/r/pgdata -c listen_addresses= -c unix_socket_directories=/tmp -c archive_mode=off -c config_file=/tmp/r/pgdata/postgresql.conf >/tmp/pg.log 2>&1 &",
     'until [ "$(psql -h /tmp -U postgres -d postgres -AtXq -c "SELECT NOT pg_is_in_recovery()" 2>/dev/null)" = t ]; do sleep 0.2; done',
