@@ -9,6 +9,7 @@ import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { repositoryInfo, takeBackup, type TakenBackup } from "../../ops/backup";
 import { docker, exec, logs, psql } from "../../ops/docker";
+import { get } from "../../ops/http";
 import { waitFor } from "../../ops/poll";
 import {
   destroyStack,
@@ -291,11 +292,30 @@ describe("backups and point-in-time restore", () => {
     await downStack(SOURCE);
     expect(await volumeExists(`ha-stack-${SOURCE}-pg-0-data`)).toBe(false);
     expect(await volumeExists(`ha-stack-${SOURCE}-backups`)).toBe(true);
+    const restoring = new Date().toISOString();
     source = await upStack(SOURCE, { ...SOURCE_CONFIG, restoreTo: "latest" });
     const port = Number(SOURCE_CONFIG.pgpoolPort);
     expect(await tags(source, port, "keep")).toEqual({ kept: 50 });
     // The tables dropped before the end of the archive stay dropped.
     const [t2] = await sql(source, port, "SELECT to_regclass('t2') IS NULL AS gone");
     expect(t2.gone).toBe(true);
+    // The status board shows the repository the backup container reports: the last backup,
+    // the window, the archiver of the restored primary.
+    const info = await repositoryInfo(SOURCE);
+    const board = await waitFor(
+      "the backup container's report on the status board",
+      async () => {
+        const status = JSON.parse((await get(`${source.url}api/status`)).body);
+        // Newer than the restore: the restored database holds the old stack's last report.
+        const reportedAt: string | undefined = status.backups?.value?.reportedAt;
+        return reportedAt && reportedAt > restoring ? status.backups.value : undefined;
+      },
+      90_000,
+      2000,
+    );
+    expect(board.last.label).toBe(info.backups.at(-1)!.label);
+    expect(board.count).toBe(info.backups.length);
+    expect(board.window.earliest).toBe(info.window.earliest);
+    expect(board.archiver.archivedCount).toBeGreaterThan(0);
   });
 });
