@@ -7,6 +7,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Adminer } from "./components/adminer";
 import { AppTier, APP_PORT } from "./components/app";
+import { Backup } from "./components/backup";
 import { Balancer } from "./components/balancer";
 import { Collector } from "./components/collector";
 import { readConfig } from "./components/config";
@@ -73,7 +74,29 @@ export = function haStack(): HaStackOutputs {
     retainData: config.retainData,
     pgpoolPort: config.pgpoolPort,
     listenAddress: config.listenAddress,
+    // One host: a repository volume both nodes and the backup container mount.
+    backups: swarm
+      ? undefined
+      : {
+          retain: config.retainBackups,
+          restoreTo: config.restoreTo,
+          restoreFrom: config.restoreFrom,
+        },
   });
+
+  if (database.repository) {
+    new Backup("backup", {
+      stack,
+      prefix,
+      orchestrator,
+      image: images.names.postgres,
+      repository: database.repository.name,
+      dataVolumes: [database.nodes[0].volumeName, database.nodes[1].volumeName],
+      schedule: config.backupSchedule,
+      retentionFull: config.backupRetention,
+      after: database.nodes.map((node) => node.container),
+    });
+  }
 
   const app = new AppTier("app", {
     stack,

@@ -7,7 +7,16 @@ export const TOKEN = "ha-stack";
 
 /** What an object is for; the `ha-stack.role` label. */
 export type Role =
-  "postgres" | "pgpool" | "app" | "collector" | "nginx" | "adminer" | "network" | "data";
+  | "postgres"
+  | "pgpool"
+  | "app"
+  | "collector"
+  | "nginx"
+  | "adminer"
+  | "network"
+  | "data"
+  | "backup"
+  | "backups";
 
 /** A Docker label as the docker provider takes it (containers, networks and volumes alike). */
 export interface Label {

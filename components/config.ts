@@ -9,12 +9,17 @@ import {
   CONNECTIONS_PER_APP,
   connectionBudget,
 } from "./connections";
+import { MAX_RETENTION_FULL } from "./render/pgbackrest";
 
 /** The Pulumi project name; config keys are `ha-stack:<key>`. */
 export const PROJECT = "ha-stack";
 
 /** Upper bound on `replicas`: nginx, pgpool's children and PostgreSQL's connections are sized for it. */
 export const MAX_REPLICAS = 32;
+
+/** How often the backup container takes a base backup; `off` = only on demand. */
+export const BACKUP_SCHEDULES = ["off", "hourly", "daily"] as const;
+export type BackupSchedule = (typeof BACKUP_SCHEDULES)[number];
 
 /** A value as the CLI hands it over (a string), or already typed (tests). */
 type RawValue = string | number | boolean;
@@ -66,6 +71,34 @@ function oneOf<V extends string>(row: {
     allowed: row.values.join(", "),
     description: row.description,
     parse: (value) => row.values.find((v) => v === value) ?? INVALID,
+  };
+}
+
+function oneOfOrUnset<V extends string>(row: {
+  values: readonly V[];
+  description: string;
+}): ConfigKey<V | undefined> {
+  return { ...oneOf({ ...row, default: row.values[0] }), default: undefined };
+}
+
+// ISO 8601 date and time with seconds (a fraction allowed) and a zone: Z or ±hh:mm.
+const ISO_TIME =
+  /^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:?[0-9]{2})$/;
+
+/** `latest`, or an ISO 8601 time with its zone, returned as UTC (`2026-12-03T06:00:00.000Z`). */
+function restoreTarget(row: { description: string }): ConfigKey<string | undefined> {
+  return {
+    type: "string",
+    default: undefined,
+    allowed:
+      "latest, or an ISO 8601 time with its zone, e.g. 2026-12-03T06:00:00Z, not in the future",
+    description: row.description,
+    parse(value) {
+      if (value === "latest") return value;
+      if (typeof value !== "string" || !ISO_TIME.test(value)) return INVALID;
+      const ms = Date.parse(value.replace(" ", "T"));
+      return Number.isNaN(ms) ? INVALID : new Date(ms).toISOString();
+    },
   };
 }
 
@@ -237,6 +270,34 @@ export const CONFIG_KEYS = {
     description:
       "App containers a roll replaces at once, start-first: each batch of new ones is healthy and in nginx before its old ones stop (one host: the leader first, then the followers batch by batch; swarm: the followers' update parallelism). replicas + rolloutBatch is at most 48.",
   }),
+  backupSchedule: oneOfOrUnset({
+    values: BACKUP_SCHEDULES,
+    description:
+      "How often the backup container takes a base backup (a full one, then differentials); off = only on demand (npm run backup). Unset: daily on one host, off on a swarm (no backups there).",
+  }),
+  backupRetention: integer({
+    default: 2,
+    min: 1,
+    max: MAX_RETENTION_FULL,
+    description:
+      "Full backups the repository keeps (with their differentials and the WAL to replay them); older ones are expired after each backup.",
+  }),
+  retainBackups: flag({
+    default: true,
+    description:
+      "The backup repository volume survives pulumi destroy (even with retainData false).",
+  }),
+  restoreTo: restoreTarget({
+    description:
+      "On a first start from an empty pg-0 volume, restore the cluster from the backup repository to this moment (latest = the end of the archive); unset = a new empty cluster. Checked against the recoverable window before pg-0 starts.",
+  }),
+  restoreFrom: text({
+    default: undefined,
+    valid: (value) => DOCKER_NAME.test(value),
+    allowed: "the name of a stack on this Docker host whose backup repository volume exists",
+    description:
+      "With restoreTo: the stack whose repository (ha-stack-<stack>-backups) to restore from; unset = this stack's own.",
+  }),
 };
 
 type ConfigKeys = typeof CONFIG_KEYS;
@@ -271,6 +332,7 @@ export function parseConfig(
   raw: RawConfig,
   stack: string,
   warn: (message: string) => void = (message) => pulumi.log.warn(message),
+  now: Date = new Date(),
 ): StackConfig {
   const errors: string[] = [];
 
@@ -322,6 +384,7 @@ export function parseConfig(
   }
 
   errors.push(...orchestratorErrors(config, raw));
+  errors.push(...restoreErrors(config, raw, now));
 
   // A batch at least as large as the followers already means "all followers at once", so a
   // larger one is clamped with a warning rather than rejected: rejecting it would make scaling
@@ -357,7 +420,32 @@ export function parseConfig(
     config.rolloutBatch = batch;
   }
 
+  // Unset: daily backups where a repository can be, none on a swarm.
+  config.backupSchedule ??= config.orchestrator === "swarm" ? "off" : "daily";
+
   return Object.freeze({ stack, prefix: `${PROJECT}-${stack}`, ...config });
+}
+
+/** A restore needs its target; a target cannot be a moment that has not happened yet. */
+function restoreErrors(config: ConfigValues, raw: RawConfig, now: Date): string[] {
+  const errors: string[] = [];
+  if (config.restoreTo !== undefined && config.restoreTo !== "latest") {
+    if (Date.parse(config.restoreTo) > now.getTime()) {
+      errors.push(
+        invalid(
+          `${PROJECT}:restoreTo`,
+          raw.restoreTo,
+          `a moment that has passed (it is ${now.toISOString()} now), or latest`,
+        ),
+      );
+    }
+  }
+  if (config.restoreFrom !== undefined && config.restoreTo === undefined) {
+    errors.push(
+      invalid(`${PROJECT}:restoreFrom`, raw.restoreFrom, "unset unless restoreTo is set"),
+    );
+  }
+  return errors;
 }
 
 /** Keys that only one orchestrator takes, or that the other requires. */
@@ -382,6 +470,28 @@ function orchestratorErrors(config: ConfigValues, raw: RawConfig): string[] {
         ),
       );
     }
+  }
+  // Each database node is on a host of its own, with node-local volumes: no repository both
+  // nodes and a backup container share (README, "Backups and restore").
+  for (const key of ["restoreTo", "restoreFrom"] as const) {
+    if (raw[key] !== undefined) {
+      errors.push(
+        invalid(
+          `${PROJECT}:${key}`,
+          raw[key],
+          "unset with orchestrator swarm (backups are single-host only)",
+        ),
+      );
+    }
+  }
+  if (config.backupSchedule !== undefined && config.backupSchedule !== "off") {
+    errors.push(
+      invalid(
+        `${PROJECT}:backupSchedule`,
+        raw.backupSchedule,
+        "off or unset with orchestrator swarm (backups are single-host only)",
+      ),
+    );
   }
   // A host port of a task that may move between nodes has no fixed address to give.
   if (config.pgpoolPort !== undefined) {

@@ -1,5 +1,6 @@
+import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { TOKEN, type StackArgs } from "./common";
+import { labels, TOKEN, type StackArgs } from "./common";
 import { connectionBudget } from "./connections";
 import { Pgpool } from "./pgpool";
 import { PostgresNode } from "./postgres-node";
@@ -27,6 +28,25 @@ export interface DatabaseArgs extends StackArgs {
   readonly listenAddress?: string;
   /** Swarm: the nodes pg-0 and pg-1 run on. Required with swarm. */
   readonly swarmNodes?: readonly [string, string];
+  /**
+   * A backup repository volume both nodes archive WAL into (one host only), and what pg-0
+   * restores from on its first start. Unset = no archive. @default undefined
+   */
+  readonly backups?: DatabaseBackupArgs;
+}
+
+export interface DatabaseBackupArgs {
+  /** Keep the repository volume on `pulumi destroy`. @default true */
+  readonly retain?: boolean;
+  /** Restore pg-0's empty volume to this target (`latest` or a UTC time). @default undefined */
+  readonly restoreTo?: string;
+  /** The stack whose repository to restore from. @default this stack */
+  readonly restoreFrom?: string;
+}
+
+/** Name of a stack's backup repository volume. */
+export function repositoryVolumeName(prefix: string): string {
+  return `${prefix}-backups`;
 }
 
 /**
@@ -37,6 +57,8 @@ export class Database extends pulumi.ComponentResource {
   /** The two PostgreSQL nodes: index 0 starts as primary, 1 as standby. */
   public readonly nodes: PostgresNode[];
   public readonly pgpool: Pgpool;
+  /** The backup repository volume; undefined without backups. */
+  public readonly repository: docker.Volume | undefined;
 
   constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super(`${TOKEN}:database:Database`, name, {}, opts);
@@ -45,6 +67,30 @@ export class Database extends pulumi.ComponentResource {
     // connection (components/connections.ts); the same for every config, so scaling restarts
     // neither pgpool nor PostgreSQL.
     const { pgpoolChildren: children, maxConnections } = connectionBudget();
+
+    const backups = args.backups;
+    if (backups !== undefined && args.orchestrator === "swarm") {
+      throw new pulumi.ResourceError("Database backups: single-host only (not on a swarm)", this);
+    }
+    this.repository =
+      backups === undefined
+        ? undefined
+        : new docker.Volume(
+            `${name}-backups`,
+            { name: repositoryVolumeName(args.prefix), labels: labels(args.stack, "backups") },
+            // Like the data volumes, and apart from them: backups outlive the data by default.
+            { ...child, retainOnDelete: backups.retain ?? true },
+          );
+    const restore =
+      backups?.restoreTo === undefined || this.repository === undefined
+        ? undefined
+        : {
+            target: backups.restoreTo,
+            repository:
+              backups.restoreFrom === undefined
+                ? this.repository.name
+                : repositoryVolumeName(`ha-stack-${backups.restoreFrom}`),
+          };
     const node = (index: 0 | 1, after: Workload[]): PostgresNode =>
       new PostgresNode(
         `${name}-pg-${index}`,
@@ -61,6 +107,8 @@ export class Database extends pulumi.ComponentResource {
           synchronousReplication: args.synchronousReplication,
           retainData: args.retainData,
           after,
+          backupRepository: this.repository?.name,
+          restore: index === 0 ? restore : undefined,
         },
         child,
       );

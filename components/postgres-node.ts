@@ -1,6 +1,14 @@
+import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { labels, TOKEN, type StackArgs } from "./common";
+import {
+  dataPath,
+  PGBACKREST_CONF,
+  renderPgbackrestConf,
+  REPO_PATH,
+  volumePath,
+} from "./render/pgbackrest";
 import { renderPgHba, renderPostgresqlConf } from "./render/postgres";
 import { PASSWORDS, secretUpload, type PasswordName } from "./secrets";
 import { workload, type Workload } from "./workload";
@@ -38,6 +46,24 @@ export interface PostgresNodeArgs extends StackArgs {
   readonly after?: Workload[];
   /** Swarm: the node this one runs on (its data volume lives there). Required with swarm. */
   readonly swarmNode?: string;
+  /**
+   * Name of the backup repository volume: the node mounts it and archives WAL into it while
+   * it is primary. Unset = no archive (a swarm). @default undefined
+   */
+  readonly backupRepository?: pulumi.Input<string>;
+  /**
+   * pg-0 only: restore its empty data volume from a backup repository before its first start
+   * (README, "Backups and restore"). @default undefined (a new cluster: initdb)
+   */
+  readonly restore?: RestoreArgs;
+}
+
+/** What `restoreTo` and `restoreFrom` ask for. */
+export interface RestoreArgs {
+  /** `latest`, or a UTC time as config.ts returns it (`2026-12-03T06:00:00.000Z`). */
+  readonly target: string;
+  /** The repository volume to restore from (this stack's own, or `restoreFrom`'s). */
+  readonly repository: pulumi.Input<string>;
 }
 
 /**
@@ -53,6 +79,8 @@ export class PostgresNode extends pulumi.ComponentResource {
   public readonly volume: docker.Volume | undefined;
   /** The container, or the service on a swarm. */
   public readonly container: Workload;
+  /** The data volume's name (the volume's own output on one host). */
+  public readonly volumeName: pulumi.Output<string>;
 
   constructor(name: string, args: PostgresNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super(`${TOKEN}:postgres:PostgresNode`, name, {}, opts);
@@ -73,6 +101,32 @@ export class PostgresNode extends pulumi.ComponentResource {
           { name: volumeName, labels: labels(args.stack, "data", node) },
           { ...child, retainOnDelete: args.retainData ?? true },
         );
+    this.volumeName = this.volume?.name ?? pulumi.output(volumeName);
+    // The restore runs once, into the empty volume, before the container first starts: a target
+    // the repository cannot reach fails the `up` here, and pg-0 is never created.
+    const restore =
+      args.restore && this.volume && args.backupRepository !== undefined
+        ? new command.local.Command(
+            `${name}-restore`,
+            {
+              create: "bash scripts/pg-restore.sh",
+              // An image or config change later must not run it again (it would find data).
+              update: "echo 'pg-restore: restored at creation; nothing to do'",
+              environment: {
+                IMAGE: args.image,
+                DATA_VOLUME: this.volume.name,
+                MOUNT: volumePath(node),
+                REPOSITORY: args.restore.repository,
+                OWN_REPOSITORY: args.backupRepository ?? "",
+                TARGET: args.restore.target,
+              },
+              // Another target or repository is another restore (which refuses a volume with data).
+              triggers: [args.restore.target, args.restore.repository],
+            },
+            { ...child, dependsOn: [this.volume] },
+          )
+        : undefined;
+
     this.container = workload(
       name,
       {
@@ -92,12 +146,14 @@ export class PostgresNode extends pulumi.ComponentResource {
           `PG_SYNCHRONOUS=${args.synchronousReplication ? "on" : "off"}`,
           `PG_FENCE_WAIT_SECONDS=${FENCE_WAIT_SECONDS}`,
           `PG_PEER_WAIT_SECONDS=${PEER_WAIT_SECONDS[args.orchestrator ?? "docker"]}`,
+          // A path of its own per node: the backup container mounts both volumes as they are.
+          `PGDATA=${dataPath(node)}`,
         ],
         volumes: [
-          {
-            volumeName: this.volume?.name ?? volumeName,
-            containerPath: "/var/lib/postgresql/data",
-          },
+          { volumeName: this.volume?.name ?? volumeName, containerPath: volumePath(node) },
+          ...(args.backupRepository === undefined
+            ? []
+            : [{ volumeName: args.backupRepository, containerPath: REPO_PATH }]),
         ],
         uploads: [
           {
@@ -108,8 +164,12 @@ export class PostgresNode extends pulumi.ComponentResource {
               synchronousReplication: args.synchronousReplication ?? false,
               maxConnections: args.maxConnections,
               memoryMb: POSTGRES_MEMORY_MB,
+              archive: args.backupRepository !== undefined,
             }),
           },
+          ...(args.backupRepository === undefined
+            ? []
+            : [{ file: PGBACKREST_CONF, content: renderPgbackrestConf({ role: "node", node }) }]),
           { file: "/etc/ha-stack/pg_hba.conf", content: renderPgHba() },
           ...PASSWORDS.map((password) => secretUpload(password, args.passwords[password])),
         ],
@@ -124,8 +184,9 @@ export class PostgresNode extends pulumi.ComponentResource {
         ...child,
         // Fixed container name.
         deleteBeforeReplace: true,
-        // The standby clones the primary with pg_basebackup: the primary must be up first.
-        dependsOn: args.after ?? [],
+        // The standby clones the primary with pg_basebackup: the primary must be up first;
+        // a restored pg-0 starts from what the restore wrote.
+        dependsOn: [...(args.after ?? []), ...(restore ? [restore] : [])],
       },
       // One task, on its node, with its volume: stop the old before the new mounts the data.
       { node: args.swarmNode, order: "stop-first" },

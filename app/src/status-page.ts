@@ -3,7 +3,7 @@
 // nothing in it runs), which keeps one renderer for the first view and every refresh.
 import type { PoolNode } from "./heartbeat.js";
 import { escapeHtml, REFRESH_MS } from "./page.js";
-import type { MetricsPoint, Part, Status } from "./status.js";
+import type { BackupStatus, MetricsPoint, Part, Status } from "./status.js";
 
 const esc = escapeHtml;
 
@@ -44,6 +44,50 @@ ${body}
 /** A node whose pgpool status or role disagrees with what PostgreSQL says (bitnami#87). */
 export function nodeMismatch(n: PoolNode): boolean {
   return n.status !== n.pg_status || n.role !== n.pg_role;
+}
+
+/** Bytes as people read them: `12.3 MiB`. */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** The last backup, the recoverable window and the archiver's counters. */
+export function backupsSection(b: BackupStatus): string {
+  const a = b.archiver;
+  const last = b.last
+    ? `<p>Last backup <strong id="last-backup">${esc(b.last.label)}</strong> (${esc(b.last.type)}), finished ${esc(b.last.stop)}: ${esc(formatBytes(b.last.size))} of data, ${esc(formatBytes(b.last.repoSize))} in the repository. ${esc(b.count)} backup${b.count === 1 ? "" : "s"} kept.</p>`
+    : `<p class="empty" id="last-backup">No backup yet${b.reportedAt === null ? " (no report from a backup container)" : ""}.</p>`;
+  const window =
+    b.window.earliest && b.window.latest
+      ? `<p>Recoverable <span id="recoverable-window">from ${esc(b.window.earliest)} to ${esc(b.window.latest)}</span> (restoreTo takes a time in between, or latest).</p>`
+      : `<p class="empty" id="recoverable-window">No recoverable window yet.</p>`;
+  const archive = table(
+    ["Archived WAL", "Last archived", "At", "Failures", "Last failed", "At"],
+    [
+      [
+        String(a.archivedCount),
+        orNone(a.lastArchivedWal),
+        orNone(a.lastArchivedAt),
+        String(a.failedCount),
+        orNone(a.lastFailedWal),
+        orNone(a.lastFailedAt),
+      ],
+    ],
+    "",
+    () =>
+      a.failedCount > 0 && (a.lastFailedAt ?? "") > (a.lastArchivedAt ?? "") ? "mismatch" : "",
+  );
+  const reported = b.reportedAt
+    ? `<p class="hint">Reported by the backup container at ${esc(b.reportedAt)}.</p>`
+    : "";
+  return last + window + archive + reported;
 }
 
 /** Load (1 min) and memory used as two lines in an inline SVG, oldest left. */
@@ -212,6 +256,7 @@ ${section(
       (i) => (events[i]!.what === "promoted to primary" ? "failover" : ""),
     ),
 )}
+${section("backups", "Backups and WAL archive (pgBackRest; pg_stat_archiver)", s.backups, backupsSection)}
 ${section("metrics", "Host metrics (collector)", s.metrics, metricsChart)}
 </main>
 </body>

@@ -54,6 +54,37 @@ export interface MetricsPoint {
   memUsed: number;
 }
 
+/** One base backup as the backup container reports it (pgbackrest info, in short). */
+export interface BackupEntry {
+  label: string;
+  type: string;
+  start: string;
+  stop: string;
+  /** Bytes of database the backup covers, and what it takes in the repository (compressed). */
+  size: number;
+  repoSize: number;
+}
+
+export interface BackupStatus {
+  /** The newest backup, or null when there is none. */
+  last: BackupEntry | null;
+  /** Backups in the repository (full and differential). */
+  count: number;
+  /** From the end of the oldest backup to the last commit in the archive; nulls when unknown. */
+  window: { earliest: string | null; latest: string | null };
+  /** When the backup container last wrote its report; null: it never did (no backup container). */
+  reportedAt: string | null;
+  /** pg_stat_archiver on the primary: how WAL archiving goes. */
+  archiver: {
+    archivedCount: number;
+    lastArchivedWal: string | null;
+    lastArchivedAt: string | null;
+    failedCount: number;
+    lastFailedWal: string | null;
+    lastFailedAt: string | null;
+  };
+}
+
 export interface Status {
   servedBy: { replica: number; hostname: string };
   stack: StackInfo;
@@ -62,6 +93,7 @@ export interface Status {
   replication: Part<ReplicationStatus>;
   events: Part<NodeEvent[]>;
   metrics: Part<MetricsPoint[]>;
+  backups: Part<BackupStatus>;
 }
 
 const ISO = (column: string) =>
@@ -163,6 +195,41 @@ async function readMetrics(db: Queryable, points = 60): Promise<MetricsPoint[]> 
   return rows.map(({ at, load1, memUsed }) => ({ at, load1, memUsed }));
 }
 
+interface BackupReport {
+  backups?: BackupEntry[];
+  window?: { earliest: string | null; latest: string | null };
+}
+
+/**
+ * The backup container's last report (table backup_status, written by pg-backup) and the
+ * primary's pg_stat_archiver. A report the container never wrote is no backups, not an error.
+ */
+async function readBackups(db: Queryable): Promise<BackupStatus> {
+  const [report, archiver] = await Promise.all([
+    db.query<{ info: BackupReport; reportedAt: string }>(
+      `${PRIMARY_ONLY} SELECT info, ${ISO("updated_at")} AS "reportedAt" FROM backup_status WHERE id = 1`,
+    ),
+    db.query<BackupStatus["archiver"]>(
+      `${PRIMARY_ONLY} SELECT archived_count::int AS "archivedCount", last_archived_wal AS "lastArchivedWal",
+              ${ISO("last_archived_time")} AS "lastArchivedAt", failed_count::int AS "failedCount",
+              last_failed_wal AS "lastFailedWal", ${ISO("last_failed_time")} AS "lastFailedAt"
+         FROM pg_stat_archiver`,
+    ),
+  ]);
+  const row = report.rows[0];
+  const backups = Array.isArray(row?.info.backups) ? row.info.backups : [];
+  return {
+    last: backups.length > 0 ? backups[backups.length - 1]! : null,
+    count: backups.length,
+    window: {
+      earliest: row?.info.window?.earliest ?? null,
+      latest: row?.info.window?.latest ?? null,
+    },
+    reportedAt: row?.reportedAt ?? null,
+    archiver: archiver.rows[0]!,
+  };
+}
+
 async function part<T>(read: Promise<T>): Promise<Part<T>> {
   try {
     return { ok: true, value: await read };
@@ -172,12 +239,13 @@ async function part<T>(read: Promise<T>): Promise<Part<T>> {
 }
 
 export async function readStatus(db: Queryable, config: Config): Promise<Status> {
-  const [replicas, poolNodes, replication, events, metrics] = await Promise.all([
+  const [replicas, poolNodes, replication, events, metrics, backups] = await Promise.all([
     part(readReplicas(db, config)),
     part(readPoolNodes(db)),
     part(readReplication(db)),
     part(readEvents(db)),
     part(readMetrics(db)),
+    part(readBackups(db)),
   ]);
   return {
     servedBy: { replica: config.replicaIndex, hostname: config.hostname },
@@ -187,5 +255,6 @@ export async function readStatus(db: Queryable, config: Config): Promise<Status>
     replication,
     events,
     metrics,
+    backups,
   };
 }

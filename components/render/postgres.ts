@@ -2,6 +2,7 @@
 // no secrets; passwords reach the server through files (.pgpass, written by pg-entrypoint).
 // See docs/architecture.md, "postgres image".
 import { checkInteger, invalid } from "../errors";
+import { ARCHIVE_COMMAND, socketPath } from "./pgbackrest";
 
 export interface PostgresConfInput {
   /** This node; its application_name and replication slot are the same with `_`. */
@@ -14,6 +15,12 @@ export interface PostgresConfInput {
   maxConnections: number;
   /** The container's memory limit, which shared_buffers and friends are sized from. */
   memoryMb: number;
+  /**
+   * Archive WAL into the pgBackRest repository (`archive_mode = on`: the primary archives, a
+   * standby does not until it is promoted) and listen on a second socket in the data volume,
+   * which the backup container reaches. Off on a swarm (no shared repository).
+   */
+  archive: boolean;
 }
 
 /** `superuser_reserved_connections`: sessions only a superuser may open when the rest are taken. */
@@ -33,7 +40,7 @@ export function slotName(nodeName: string): string {
 /** The full postgresql.conf of one node; started as `postgres -c config_file=<this file>`. */
 export function renderPostgresqlConf(input: PostgresConfInput): string {
   validatePostgresInput(input);
-  const { nodeName, peerHost, synchronousReplication, maxConnections, memoryMb } = input;
+  const { nodeName, peerHost, synchronousReplication, maxConnections, memoryMb, archive } = input;
   const slot = slotName(nodeName);
   const standbys = NODE_NAMES.map(slotName).join(", ");
 
@@ -64,7 +71,7 @@ cluster_name = '${nodeName}'
 # Connections
 listen_addresses = '*'
 port = 5432
-unix_socket_directories = '/var/run/postgresql'
+unix_socket_directories = '/var/run/postgresql${archive ? `, ${socketPath(nodeName)}` : ""}'
 hba_file = '/etc/ha-stack/pg_hba.conf'
 max_connections = ${maxConnections}
 superuser_reserved_connections = ${SUPERUSER_RESERVED_CONNECTIONS}
@@ -92,6 +99,12 @@ wal_keep_size = 128MB
 # A standby gone for good must not fill the disk: its slot is invalidated past this much WAL.
 max_slot_wal_keep_size = 2GB
 wal_sender_timeout = 15s
+
+# WAL archive (pgBackRest): ${archive ? "on; only the primary archives, a promoted standby takes over on its new timeline" : "off"}
+archive_mode = ${archive ? "on" : "off"}
+archive_command = '${archive ? ARCHIVE_COMMAND : ""}'
+# A quiet primary still closes a segment a minute, so the archive is never more than that behind.
+archive_timeout = ${archive ? "60s" : "0"}
 
 # Standby side (ignored while this node is primary)
 hot_standby = on
@@ -160,6 +173,9 @@ function validatePostgresInput(input: PostgresConfInput): void {
     throw new Error(
       invalid("postgres synchronousReplication", input.synchronousReplication, "true or false"),
     );
+  }
+  if (typeof input.archive !== "boolean") {
+    throw new Error(invalid("postgres archive", input.archive, "true or false"));
   }
   checkInteger("postgres maxConnections", input.maxConnections, 10, 10000);
   checkInteger("postgres memoryMb", input.memoryMb, 128, 1048576);

@@ -35,6 +35,7 @@ describe("leader migrations", () => {
       "1735689600000_create-tables",
       "1735689600001_seed-users",
       "1735689600002_users-writes-and-status",
+      "1735689600003_backup-status",
     ]);
   });
 
@@ -78,8 +79,8 @@ describe("follower readiness", () => {
       expect(before.json()).toEqual({
         status: "not ready",
         reason:
-          "schema is behind this image: 2 migration(s) not applied " +
-          "(1735689600001_seed-users, 1735689600002_users-writes-and-status)",
+          "schema is behind this image: 3 migration(s) not applied " +
+          "(1735689600001_seed-users, 1735689600002_users-writes-and-status, 1735689600003_backup-status)",
         schemaVersion: "1735689600000_create-tables",
       });
 
@@ -98,7 +99,7 @@ describe("follower readiness", () => {
     try {
       const res = await follower.inject("/readyz");
       expect(res.statusCode).toBe(503);
-      expect(res.json().reason).toMatch(/3 migration\(s\) not applied/);
+      expect(res.json().reason).toMatch(/4 migration\(s\) not applied/);
       const tables = await db.pool.query(
         "SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public'",
       );

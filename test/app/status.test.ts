@@ -39,7 +39,7 @@ describe("heartbeats", () => {
       replica: 1,
       hostname: "test-host",
       app_role: "follower",
-      schema_version: "1735689600002_users-writes-and-status",
+      schema_version: "1735689600003_backup-status",
       ready: true,
     });
   });
@@ -101,6 +101,86 @@ describe("GET /api/status", () => {
       { load1: 0.5, memUsed: 0.25 },
       { load1: 1.5, memUsed: 0.75 },
     ]);
+  });
+
+  it("shows no backup and the archiver's counters until the backup container reports", async () => {
+    const s = (await app.inject("/api/status")).json();
+    expect(s.backups).toEqual({
+      ok: true,
+      value: {
+        last: null,
+        count: 0,
+        window: { earliest: null, latest: null },
+        reportedAt: null,
+        // This throwaway cluster archives nothing.
+        archiver: {
+          archivedCount: 0,
+          lastArchivedWal: null,
+          lastArchivedAt: null,
+          failedCount: 0,
+          lastFailedWal: null,
+          lastFailedAt: null,
+        },
+      },
+    });
+    expect((await app.inject("/status")).body).toContain(
+      "No backup yet (no report from a backup container).",
+    );
+  });
+
+  it("shows the last backup (time, size, type) and the recoverable window the backup container reported", async () => {
+    const backup = (label: string, type: string, stop: string, size: number) => ({
+      label,
+      type,
+      start: stop,
+      stop,
+      size,
+      repoSize: Math.round(size / 8),
+      wal: { start: "000000010000000000000002", stop: "000000010000000000000002" },
+      prior: null,
+    });
+    const info = {
+      status: "ok",
+      backups: [
+        backup("20261203-060000F", "full", "2026-12-03T06:00:05Z", 50 * 1024 * 1024),
+        backup(
+          "20261203-060000F_20261203-070000D",
+          "diff",
+          "2026-12-03T07:00:03Z",
+          52 * 1024 * 1024,
+        ),
+      ],
+      archive: { min: "000000010000000000000001", max: "000000020000000000000009" },
+      window: { earliest: "2026-12-03T06:00:05Z", latest: "2026-12-03T07:12:00.250Z" },
+    };
+    await db.pool.query(
+      "INSERT INTO backup_status (id, info, updated_at) VALUES (1, $1, '2026-12-03T07:13:00Z')",
+      [JSON.stringify(info)],
+    );
+    try {
+      const s = (await app.inject("/api/status")).json();
+      expect(s.backups.value).toMatchObject({
+        last: {
+          label: "20261203-060000F_20261203-070000D",
+          type: "diff",
+          stop: "2026-12-03T07:00:03Z",
+          size: 52 * 1024 * 1024,
+          repoSize: 6.5 * 1024 * 1024,
+        },
+        count: 2,
+        window: info.window,
+        reportedAt: "2026-12-03T07:13:00.000Z",
+      });
+      const html = (await app.inject("/status")).body;
+      expect(html).toContain(
+        'Last backup <strong id="last-backup">20261203-060000F_20261203-070000D</strong> (diff), finished 2026-12-03T07:00:03Z: 52.0 MiB of data, 6.5 MiB in the repository. 2 backups kept.',
+      );
+      expect(html).toContain(
+        '<span id="recoverable-window">from 2026-12-03T06:00:05Z to 2026-12-03T07:12:00.250Z</span>',
+      );
+    } finally {
+      await db.pool.query("DELETE FROM backup_status");
+    }
   });
 
   it("answers 503, with each part's reason, when the database is away", async () => {

@@ -112,6 +112,7 @@ describe("postgres and pgpool images", () => {
       synchronousReplication: true,
       maxConnections: 48,
       memoryMb: 512,
+      archive: true,
     });
     const script = [
       "cat > /tmp/postgresql.conf",

@@ -313,7 +313,12 @@ describe("destroy and re-create", () => {
     expect(await docker.listContainers({ all: true, filters: filter })).toEqual([]);
     expect(await docker.listNetworks({ filters: filter })).toEqual([]);
     const volumes = (await docker.listVolumes({ filters: filter })).Volumes.map((v) => v.Name);
-    expect(volumes.sort()).toEqual(["ha-stack-e2e-pg-0-data", "ha-stack-e2e-pg-1-data"]);
+    // The data volumes (retainData) and the backup repository (retainBackups).
+    expect(volumes.sort()).toEqual([
+      "ha-stack-e2e-backups",
+      "ha-stack-e2e-pg-0-data",
+      "ha-stack-e2e-pg-1-data",
+    ]);
 
     stack = await upStack(STACK, { ...CONFIG, lbAlgorithm: "round_robin" });
     const rows = await psql(
@@ -324,8 +329,8 @@ describe("destroy and re-create", () => {
     expect((await info()).dbRole).toBe("standby");
   });
 
-  it("removes the volumes too when retainData is false", async () => {
-    await upStack(STACK, { ...CONFIG, retainData: "false" });
+  it("removes the volumes too when retainData and retainBackups are false", async () => {
+    await upStack(STACK, { ...CONFIG, retainData: "false", retainBackups: "false" });
     await downStack(STACK);
     const filter = { label: [`ha-stack.stack=${STACK}`] };
     expect((await docker.listVolumes({ filters: filter })).Volumes).toEqual([]);

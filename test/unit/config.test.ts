@@ -28,6 +28,11 @@ describe("parseConfig", () => {
       databaseNodes: undefined,
       edgeNodes: undefined,
       rolloutBatch: 1,
+      backupSchedule: "daily",
+      backupRetention: 2,
+      retainBackups: true,
+      restoreTo: undefined,
+      restoreFrom: undefined,
     });
   });
 
@@ -130,7 +135,7 @@ describe("parseConfig", () => {
     [
       "replica",
       "5",
-      `ha-stack config key is "replica"; allowed: replicas, lbAlgorithm, httpPort, listenAddress, pgpoolPort, baseImage, synchronousReplication, retainData, collectorIntervalSeconds, adminUi, adminPort, orchestrator, registry, databaseNodes, edgeNodes, rolloutBatch`,
+      `ha-stack config key is "replica"; allowed: replicas, lbAlgorithm, httpPort, listenAddress, pgpoolPort, baseImage, synchronousReplication, retainData, collectorIntervalSeconds, adminUi, adminPort, orchestrator, registry, databaseNodes, edgeNodes, rolloutBatch, backupSchedule, backupRetention, retainBackups, restoreTo, restoreFrom`,
     ],
     // An empty string is a bad value, not "unset" (`pulumi config rm` unsets a key).
     ["replicas", "", `ha-stack:replicas is ""; allowed: a whole number from 1 to 32`],
@@ -163,6 +168,77 @@ describe("parseConfig", () => {
     expect(CONFIG_KEYS.orchestrator.allowed).toBe("docker, swarm");
     expect(parseConfig({ orchestrator: "docker" }, "dev").orchestrator).toBe("docker");
     expect(bad({ orchestrator: "swarm" })).toThrow("ha-stack:registry is undefined");
+  });
+
+  describe("backups and restore", () => {
+    const NOW = new Date("2026-12-03T06:00:00Z");
+    const parse = (raw: Record<string, string>) => parseConfig(raw, "dev", () => {}, NOW);
+    const error = (raw: Record<string, string>, message: string) =>
+      expect(() => parse(raw)).toThrow(new Error(`Invalid ha-stack configuration:\n  ${message}`));
+
+    it("takes a schedule, a retention, and a restore to a time in any zone (as UTC)", () => {
+      expect(
+        parse({
+          backupSchedule: "hourly",
+          backupRetention: "7",
+          retainBackups: "false",
+          restoreTo: "2026-12-03T07:30:00.250+02:00",
+          restoreFrom: "prod",
+        }),
+      ).toMatchObject({
+        backupSchedule: "hourly",
+        backupRetention: 7,
+        retainBackups: false,
+        restoreTo: "2026-12-03T05:30:00.250Z",
+        restoreFrom: "prod",
+      });
+      expect(parse({ restoreTo: "latest" }).restoreTo).toBe("latest");
+      expect(parse({ restoreTo: "2026-12-03 05:59:59Z" }).restoreTo).toBe(
+        "2026-12-03T05:59:59.000Z",
+      );
+    });
+
+    it("rejects an unknown schedule", () => {
+      error(
+        { backupSchedule: "weekly" },
+        `ha-stack:backupSchedule is "weekly"; allowed: off, hourly, daily`,
+      );
+    });
+
+    it("rejects a retention of 0", () => {
+      error(
+        { backupRetention: "0" },
+        `ha-stack:backupRetention is "0"; allowed: a whole number from 1 to 365`,
+      );
+    });
+
+    it.each(["yesterday", "2026-12-03T05:00:00", "2026-13-03T05:00:00Z", "2026-12-03"])(
+      "rejects the restore time %j (not an ISO time with a zone)",
+      (value) => {
+        error(
+          { restoreTo: value },
+          `ha-stack:restoreTo is "${value}"; allowed: latest, or an ISO 8601 time with its zone, e.g. 2026-12-03T06:00:00Z, not in the future`,
+        );
+      },
+    );
+
+    it("rejects a restore time in the future", () => {
+      error(
+        { restoreTo: "2026-12-03T06:00:01Z" },
+        `ha-stack:restoreTo is "2026-12-03T06:00:01Z"; allowed: a moment that has passed (it is 2026-12-03T06:00:00.000Z now), or latest`,
+      );
+    });
+
+    it("rejects restoreFrom without restoreTo, and a name no stack can have", () => {
+      error(
+        { restoreFrom: "prod" },
+        `ha-stack:restoreFrom is "prod"; allowed: unset unless restoreTo is set`,
+      );
+      error(
+        { restoreTo: "latest", restoreFrom: "my stack" },
+        `ha-stack:restoreFrom is "my stack"; allowed: the name of a stack on this Docker host whose backup repository volume exists`,
+      );
+    });
   });
 
   it("rejects pgpoolPort equal to httpPort", () => {
@@ -238,6 +314,19 @@ describe("parseConfig", () => {
     ])("rejects %s = %j", (key, value, allowed) => {
       expect(bad({ ...swarm, [key]: value })).toThrow(
         `ha-stack:${key} is ${JSON.stringify(value)}; allowed: ${allowed}`,
+      );
+    });
+
+    it("takes no backups unless told, and refuses them and restores: single-host only", () => {
+      expect(parseConfig(swarm, "dev").backupSchedule).toBe("off");
+      expect(parseConfig({ ...swarm, backupSchedule: "off" }, "dev").backupSchedule).toBe("off");
+      expect(
+        bad({ ...swarm, backupSchedule: "daily", restoreTo: "latest", restoreFrom: "prod" }),
+      ).toThrow(
+        `Invalid ha-stack configuration:
+  ha-stack:restoreTo is "latest"; allowed: unset with orchestrator swarm (backups are single-host only)
+  ha-stack:restoreFrom is "prod"; allowed: unset with orchestrator swarm (backups are single-host only)
+  ha-stack:backupSchedule is "daily"; allowed: off or unset with orchestrator swarm (backups are single-host only)`,
       );
     });
 

@@ -47,10 +47,20 @@ describe.each([1, 3, 32])("with replicas = %i", (replicas) => {
     const run = await runProgram({ replicas: String(replicas) });
     const hostnames = ofType(run, CONTAINER).map((c) => c.inputs.hostname);
     expect(hostnames.sort()).toEqual(
-      ["pg-0", "pg-1", "pgpool", "nginx", "collector", "adminer", ...apps(replicas)].sort(),
+      [
+        "pg-0",
+        "pg-1",
+        "pgpool",
+        "nginx",
+        "collector",
+        "adminer",
+        "backup",
+        ...apps(replicas),
+      ].sort(),
     );
     expect(ofType(run, NETWORK)).toHaveLength(3);
-    expect(ofType(run, VOLUME)).toHaveLength(2);
+    // Two data volumes and the backup repository.
+    expect(ofType(run, VOLUME)).toHaveLength(3);
     expect(ofType(run, IMAGE)).toHaveLength(5);
     // Four database passwords and the admin token.
     expect(ofType(run, PASSWORD)).toHaveLength(5);
@@ -69,6 +79,8 @@ describe.each([1, 3, 32])("with replicas = %i", (replicas) => {
     expect(dependsOnNodes(run, "nginx")).toEqual(apps(replicas).sort());
     expect(dependsOnNodes(run, "collector")).toEqual(["app-0", "pgpool"]);
     expect(dependsOnNodes(run, "adminer")).toEqual(["pgpool"]);
+    // The backup container mounts both nodes' volumes and needs the primary for its stanza.
+    expect(dependsOnNodes(run, "backup")).toEqual(["pg-0", "pg-1"]);
     const push = commandNamed(run, "lb-nginx-config");
     expect(dependsOnNodes(run, push)).toEqual([...apps(replicas), "nginx"].sort());
     // The push runs after the roll's last handover (default batch 1: one per replica).
@@ -150,7 +162,7 @@ describe("every container", () => {
   it("has a healthcheck that creation waits for, a restart policy, a memory limit, labels and the stack prefix", async () => {
     const run = await runProgram({ replicas: "2" }, "staging");
     const containers = ofType(run, CONTAINER);
-    expect(containers).toHaveLength(8);
+    expect(containers).toHaveLength(9);
     for (const c of containers) {
       const node = c.inputs.hostname;
       // App containers: a suffix per generation, so a replacement can start next to the old one.
@@ -310,11 +322,13 @@ describe("data and secrets", () => {
     ["false", false],
   ])("retainData=%s keeps the volumes on destroy: %s", async (retainData, retained) => {
     const run = await runProgram({ retainData });
-    for (const volume of ofType(run, VOLUME)) expect(volume.retainOnDelete).toBe(retained);
+    const data = ofType(run, VOLUME).filter((v) => v.inputs.name.endsWith("-data"));
+    expect(data).toHaveLength(2);
+    for (const volume of data) expect(volume.retainOnDelete).toBe(retained);
     const mounts = ["pg-0", "pg-1"].map((node) => container(run, node).inputs.volumes[0]);
     expect(mounts).toEqual([
-      { volumeName: "ha-stack-unit-pg-0-data", containerPath: "/var/lib/postgresql/data" },
-      { volumeName: "ha-stack-unit-pg-1-data", containerPath: "/var/lib/postgresql/data" },
+      { volumeName: "ha-stack-unit-pg-0-data", containerPath: "/var/lib/postgresql/pg-0" },
+      { volumeName: "ha-stack-unit-pg-1-data", containerPath: "/var/lib/postgresql/pg-1" },
     ]);
   });
 
@@ -362,6 +376,8 @@ describe("data and secrets", () => {
       nginx: {},
       // Adminer holds no credentials: whoever logs in brings them.
       adminer: {},
+      // The backup container logs in as the postgres OS user over the nodes' sockets (peer).
+      backup: {},
     });
   });
 
@@ -622,6 +638,9 @@ describe("state addresses", () => {
     // #20: a roll's handover step per batch (a command: nothing in it to keep).
     "ha-stack:app:AppTier$command:local:Command::app-handover-0",
     "ha-stack:app:AppTier$command:local:Command::app-handover-1",
+    // #21: the backup repository and the backup container.
+    "ha-stack:database:Database$docker:index/volume:Volume::db-backups",
+    "ha-stack:backup:Backup$docker:index/container:Container::backup-backup",
   ].map((urn) => `urn:pulumi:unit::ha-stack::${urn}`);
 
   it("keeps every provider resource at the address existing stacks hold (URN or alias)", async () => {
@@ -715,7 +734,7 @@ describe("adminer", () => {
   it("is absent with adminUi=false: no container, image, network or URL", async () => {
     const run = await runProgram({ adminUi: "false", replicas: "2" });
     expect(ofType(run, CONTAINER).map((c) => c.inputs.hostname)).not.toContain("adminer");
-    expect(ofType(run, CONTAINER)).toHaveLength(7);
+    expect(ofType(run, CONTAINER)).toHaveLength(8);
     expect(ofType(run, IMAGE).map((i) => i.inputs.name)).not.toContainEqual(
       expect.stringContaining("-adminer:"),
     );
@@ -802,5 +821,105 @@ describe("the admin token", () => {
     const [password] = ofType(run, PASSWORD).filter((p) => p.name === "secrets-admin-token");
     expect(password.inputs).toEqual({ length: 40, special: false });
     expect(run.secretOutputs).toContain("adminToken");
+  });
+});
+
+describe("backups", () => {
+  beforeEach(() => vi.resetModules());
+
+  it("runs the backup container from the postgres image, without a network, reading the nodes' volumes", async () => {
+    const run = await runProgram({ backupSchedule: "hourly", backupRetention: "5" });
+    const backup = container(run, "backup");
+    expect(backup.inputs.image).toBe(container(run, "pg-0").inputs.image);
+    expect(backup.inputs.entrypoints).toEqual(["/usr/local/bin/pg-backup"]);
+    expect(backup.inputs.command).toEqual(["schedule", "hourly"]);
+    expect(backup.inputs.networkMode).toBe("none");
+    expect(backup.inputs.networksAdvanced).toEqual([]);
+    expect(backup.inputs.user).toBe("postgres");
+    expect(backup.inputs.volumes).toEqual([
+      { volumeName: "ha-stack-unit-backups", containerPath: "/var/lib/pgbackrest" },
+      {
+        volumeName: "ha-stack-unit-pg-0-data",
+        containerPath: "/var/lib/postgresql/pg-0",
+        readOnly: true,
+      },
+      {
+        volumeName: "ha-stack-unit-pg-1-data",
+        containerPath: "/var/lib/postgresql/pg-1",
+        readOnly: true,
+      },
+    ]);
+    const conf = (backup.inputs.uploads as { file: string; content: string }[]).find(
+      (u) => u.file === "/etc/pgbackrest/pgbackrest.conf",
+    );
+    expect(conf?.content).toContain("repo1-retention-full=5\n");
+    expect(conf?.content).toContain("backup-standby=prefer\n");
+  });
+
+  it("mounts the repository in both nodes, which archive into it; retention does not touch them", async () => {
+    const two = await runProgram({ backupRetention: "2" });
+    vi.resetModules();
+    const nine = await runProgram({ backupRetention: "9" });
+    for (const node of ["pg-0", "pg-1"]) {
+      const c = container(two, node);
+      expect(c.inputs.volumes[1]).toEqual({
+        volumeName: "ha-stack-unit-backups",
+        containerPath: "/var/lib/pgbackrest",
+      });
+      expect(c.inputs.envs).toContain(`PGDATA=/var/lib/postgresql/${node}/pgdata`);
+      const postgresql = (c.inputs.uploads as { file: string; content: string }[]).find(
+        (u) => u.file === "/etc/ha-stack/postgresql.conf",
+      );
+      expect(postgresql?.content).toContain("archive_mode = on\n");
+      expect(container(nine, node).inputs).toEqual(c.inputs);
+    }
+  });
+
+  it.each([
+    ["true", true],
+    ["false", false],
+  ])(
+    "retainBackups=%s keeps the repository on destroy: %s, whatever retainData says",
+    async (retain, kept) => {
+      const run = await runProgram({ retainBackups: retain, retainData: "false" });
+      const [repository] = ofType(run, VOLUME).filter((v) => v.inputs.name.endsWith("-backups"));
+      expect(repository.retainOnDelete).toBe(kept);
+      expect(repository.inputs.labels).toEqual(
+        expect.arrayContaining([{ label: "ha-stack.role", value: "backups" }]),
+      );
+    },
+  );
+
+  it("restores nothing without restoreTo", async () => {
+    const run = await runProgram({});
+    expect(ofType(run, COMMAND).filter((c) => c.name.includes("restore"))).toEqual([]);
+  });
+
+  it("with restoreTo, restores pg-0's volume from the repository before pg-0 first starts", async () => {
+    const run = await runProgram({ restoreTo: "2026-01-02T03:04:05Z", restoreFrom: "prod" });
+    const restore = ofType(run, COMMAND).find((c) => c.name === "db-pg-0-restore");
+    expect(restore?.inputs.create).toBe("bash scripts/pg-restore.sh");
+    expect(restore?.inputs.environment).toMatchObject({
+      DATA_VOLUME: "ha-stack-unit-pg-0-data",
+      MOUNT: "/var/lib/postgresql/pg-0",
+      REPOSITORY: "ha-stack-prod-backups",
+      // Copied into the stack's own, which pg-0 reads the archive from while it recovers.
+      OWN_REPOSITORY: "ha-stack-unit-backups",
+      TARGET: "2026-01-02T03:04:05.000Z",
+    });
+    // Set: an image change later re-runs nothing (it would find data and refuse).
+    expect(restore?.inputs.update).toBeDefined();
+    expect(container(run, "pg-0").dependencies).toContain(restore?.urn);
+    // pg-1 clones pg-0 as on any first start.
+    expect(ofType(run, COMMAND).filter((c) => c.name.includes("restore"))).toHaveLength(1);
+  });
+
+  it("restores from the stack's own repository when restoreFrom is unset", async () => {
+    const run = await runProgram({ restoreTo: "latest" });
+    const restore = ofType(run, COMMAND).find((c) => c.name === "db-pg-0-restore");
+    expect(restore?.inputs.environment).toMatchObject({
+      REPOSITORY: "ha-stack-unit-backups",
+      TARGET: "latest",
+    });
   });
 });

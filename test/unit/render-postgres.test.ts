@@ -16,6 +16,7 @@ const base: PostgresConfInput = {
   synchronousReplication: false,
   maxConnections: 48,
   memoryMb: 512,
+  archive: true,
 };
 
 describe("renderPostgresqlConf", () => {
@@ -24,7 +25,7 @@ describe("renderPostgresqlConf", () => {
     expect(Object.fromEntries(conf)).toMatchObject({
       listen_addresses: "'*'",
       port: "5432",
-      unix_socket_directories: "'/var/run/postgresql'",
+      unix_socket_directories: "'/var/run/postgresql, /var/lib/postgresql/pg-0/run'",
       hba_file: "'/etc/ha-stack/pg_hba.conf'",
       max_connections: "48",
       password_encryption: "scram-sha-256",
@@ -61,6 +62,25 @@ describe("renderPostgresqlConf", () => {
     const async = settings(renderPostgresqlConf(base));
     expect(async.get("synchronous_standby_names")).toBe("''");
     expect(async.get("synchronous_commit")).toBe("on");
+  });
+
+  it("archives WAL through pgBackRest on whichever node is primary (archive_mode on, not always)", () => {
+    const conf = settings(renderPostgresqlConf(base));
+    expect(conf.get("archive_mode")).toBe("on");
+    expect(conf.get("archive_command")).toBe("'pgbackrest --stanza=ha-stack archive-push %p'");
+    expect(conf.get("archive_timeout")).toBe("60s");
+    const pg1 = settings(renderPostgresqlConf({ ...base, nodeName: "pg-1", peerHost: "pg-0" }));
+    expect(pg1.get("archive_mode")).toBe("on");
+    expect(pg1.get("unix_socket_directories")).toBe(
+      "'/var/run/postgresql, /var/lib/postgresql/pg-1/run'",
+    );
+  });
+
+  it("archives nothing and keeps one socket without a repository (swarm)", () => {
+    const conf = settings(renderPostgresqlConf({ ...base, archive: false }));
+    expect(conf.get("archive_mode")).toBe("off");
+    expect(conf.get("archive_command")).toBe("''");
+    expect(conf.get("unix_socket_directories")).toBe("'/var/run/postgresql'");
   });
 
   it("sizes memory from the container limit", () => {
@@ -102,6 +122,7 @@ describe("renderPostgresqlConf", () => {
     ],
     [{ memoryMb: 64 }, "postgres memoryMb is 64; allowed: a whole number from 128 to 1048576"],
     [{ memoryMb: NaN }, "postgres memoryMb is NaN; allowed: a whole number from 128 to 1048576"],
+    [{ archive: "on" }, `postgres archive is "on"; allowed: true or false`],
   ])("rejects %j", (change, message) => {
     expect(() =>
       renderPostgresqlConf({ ...base, ...(change as Partial<PostgresConfInput>) }),
@@ -172,8 +193,11 @@ describe.skipIf(hostPostgres === undefined)(`the host's ${hostPostgres ?? "postg
         "synchronous_standby_names",
         "primary_slot_name",
         "hba_file",
+        "archive_command",
       ]);
-      expect(result.out).toBe(`16384\nANY 1 (pg_0, pg_1)\npg_${node}\n/etc/ha-stack/pg_hba.conf\n`);
+      expect(result.out).toBe(
+        `16384\nANY 1 (pg_0, pg_1)\npg_${node}\n/etc/ha-stack/pg_hba.conf\npgbackrest --stanza=ha-stack archive-push %p\n`,
+      );
     }
   });
 

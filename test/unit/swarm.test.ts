@@ -81,6 +81,15 @@ describe("orchestrator swarm", () => {
     ).toBe(true);
   });
 
+  it("archives nothing and has no backup repository or backup container (single-host only)", async () => {
+    const run = await runProgram(swarm);
+    expect(ofType(run, VOLUME)).toEqual([]);
+    expect(run.registrations.map((r) => r.name)).not.toContain("backup-backup");
+    for (const node of ["pg-0", "pg-1"]) {
+      expect(spec(service(run, node)).mounts).toHaveLength(1);
+    }
+  });
+
   it("pins pg-0 and pg-1 to the two databaseNodes, each on its own volume, stop-first", async () => {
     const run = await runProgram(swarm);
     for (const [index, node] of ["node-1", "node-2"].entries()) {
@@ -90,7 +99,7 @@ describe("orchestrator swarm", () => {
         {
           type: "volume",
           source: `ha-stack-unit-pg-${index}-data`,
-          target: "/var/lib/postgresql/data",
+          target: `/var/lib/postgresql/pg-${index}`,
         },
       ]);
       expect(pg.inputs.mode).toEqual({ replicated: { replicas: 1 } });
@@ -306,7 +315,11 @@ describe("one description, two realisations", () => {
       const mounted = [...(t.secrets ?? []), ...(t.configs ?? [])]
         .map((f: { fileName: string }) => f.fileName)
         .sort();
-      expect(mounted).toEqual(c.uploads.map((u: { file: string }) => u.file).sort());
+      // Except the backup repository's config: one host only (a swarm archives nothing).
+      const uploads = c.uploads
+        .map((u: { file: string }) => u.file)
+        .filter((file: string) => file !== "/etc/pgbackrest/pgbackrest.conf");
+      expect(mounted).toEqual(uploads.sort());
     },
   );
 });

@@ -145,6 +145,8 @@ export class DbCluster {
           synchronousReplication: this.options.synchronousReplication,
           maxConnections: this.numInitChildren + 20,
           memoryMb,
+          // No backup repository in these image tests.
+          archive: false,
         }),
       },
       { file: "/etc/ha-stack/pg_hba.conf", content: renderPgHba() },
