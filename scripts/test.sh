@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: set up what the tiers need (scripts/setup.sh: packages, Docker, the base image; then
 # the Pulumi toolchain, scripts/pulumi-toolchain.sh, which the tests always use, whatever `pulumi`
-# is on PATH), run the unit, app and e2e tiers, and close with one line: "N passed, N failed".
+# is on PATH), run the unit, toolchain (`go test` of the command provider), app and e2e tiers,
+# and close with one line: "N passed, N failed".
 #
 #   npm test                 every tier
 #   npm test -- unit app     only those tiers (the setup is the same)
@@ -9,12 +10,12 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 tiers=("$@")
-[ ${#tiers[@]} -gt 0 ] || tiers=(unit app e2e)
+[ ${#tiers[@]} -gt 0 ] || tiers=(unit toolchain app e2e)
 for tier in "${tiers[@]}"; do
   case "$tier" in
-    unit | app | e2e) ;;
+    unit | toolchain | app | e2e) ;;
     *)
-      echo "npm test: tier is \"$tier\"; allowed: unit, app, e2e" >&2
+      echo "npm test: tier is \"$tier\"; allowed: unit, toolchain, app, e2e" >&2
       exit 2
       ;;
   esac
@@ -32,8 +33,15 @@ for tier in "${tiers[@]}"; do
   printf '\n=== npm test: %s tier\n' "$tier"
   report="test-artifacts/vitest-$tier.json"
   rm -f "$report"
-  npx vitest run --project "$tier" --reporter=default --reporter=json \
-    --outputFile.json="$report" || status=1
+  if [ "$tier" = toolchain ]; then
+    report="test-artifacts/go-toolchain.json"
+    rm -f "$report"
+    (cd toolchain/command && CGO_ENABLED=0 go test -json -count=1 ./...) |
+      node scripts/go-test-report.mjs "$report" || status=1
+  else
+    npx vitest run --project "$tier" --reporter=default --reporter=json \
+      --outputFile.json="$report" || status=1
+  fi
   reports+=("$report")
 done
 
