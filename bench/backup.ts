@@ -73,8 +73,12 @@ async function timedRestore(stack: Stack): Promise<{ restore: number; replay: nu
     "t0=$(date +%s.%N)",
     "pg-backup restore latest /tmp/r/pgdata >/tmp/restore.log 2>&1 || { cat /tmp/restore.log >&2; exit 1; }",
     "t1=$(date +%s.%N)",
-    "postgres -D /tmp/r/pgdata -c listen_addresses= -c unix_socket_directories=/tmp -c archive_mode=off -c config_file=/tmp/r/pgdata/postgresql.conf >/tmp/pg.log 2>&1 &",
-    'until [ "$(psql -h /tmp -U postgres -d postgres -AtXq -c "SELECT NOT pg_is_in_recovery()" 2>/dev/null)" = t ]; do sleep 0.2; done',
+    // max_connections as high as the stack's (414): recovery refuses a lower one.
+    "postgres -D /tmp/r/pgdata -c listen_addresses= -c unix_socket_directories=/tmp -c archive_mode=off -c max_connections=500 -c config_file=/tmp/r/pgdata/postgresql.conf >/tmp/pg.log 2>&1 &",
+    'until [ "$(psql -h /tmp -U postgres -d postgres -AtXq -c "SELECT NOT pg_is_in_recovery()" 2>/dev/null)" = t ]; do',
+    "  kill -0 $! 2>/dev/null || { tail -n 20 /tmp/pg.log >&2; exit 1; }",
+    "  sleep 0.2",
+    "done",
     "t2=$(date +%s.%N)",
     'echo "$t0 $t1 $t2"',
   ].join("\n");

@@ -111,20 +111,9 @@ async function tags(stack: Stack, port: number, table: string): Promise<Record<s
   return Object.fromEntries(rows.map((r) => [r.tag, r.n]));
 }
 
-async function exists(container: string): Promise<boolean> {
-  return docker
-    .getContainer(container)
-    .inspect()
-    .then(() => true)
-    .catch(() => false);
-}
-
-async function volumeExists(name: string): Promise<boolean> {
-  return docker
-    .getVolume(name)
-    .inspect()
-    .then(() => true)
-    .catch(() => false);
+/** Whether Docker knows the object (an inspect that succeeds). */
+async function found(inspect: Promise<unknown>): Promise<boolean> {
+  return inspect.then(() => true).catch(() => false);
 }
 
 beforeAll(async () => {
@@ -252,7 +241,7 @@ describe("backups and point-in-time restore", () => {
         `restore target ${before.replace(/[.]/g, "\\.")} is outside the recoverable window from \\S+ to \\S+`,
       ),
     );
-    expect(await exists(`ha-stack-${BAD}-pg-0`)).toBe(false);
+    expect(await found(docker.getContainer(`ha-stack-${BAD}-pg-0`).inspect())).toBe(false);
     // pg-0's volume stays empty (this test runs on the Docker host): a corrected target
     // restores into it.
     const volume = await docker.getVolume(`ha-stack-${BAD}-pg-0-data`).inspect();
@@ -290,8 +279,8 @@ describe("backups and point-in-time restore", () => {
   it("keeps the repository through destroy with retainData=false; the stack restores from it", async () => {
     await upStack(SOURCE, { ...SOURCE_CONFIG, retainData: "false" });
     await downStack(SOURCE);
-    expect(await volumeExists(`ha-stack-${SOURCE}-pg-0-data`)).toBe(false);
-    expect(await volumeExists(`ha-stack-${SOURCE}-backups`)).toBe(true);
+    expect(await found(docker.getVolume(`ha-stack-${SOURCE}-pg-0-data`).inspect())).toBe(false);
+    expect(await found(docker.getVolume(`ha-stack-${SOURCE}-backups`).inspect())).toBe(true);
     const restoring = new Date().toISOString();
     source = await upStack(SOURCE, { ...SOURCE_CONFIG, restoreTo: "latest" });
     const port = Number(SOURCE_CONFIG.pgpoolPort);
