@@ -76,6 +76,7 @@ if installed; then
   exit 0
 fi
 
+echo "toolchain: building the Pulumi CLI and the docker, random and command plugins from Go modules into $dir (once: about 11 min on 2 cores with empty Go caches, BENCHMARKS.md)" >&2
 export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:--buildvcs=false}"
 flags=(-trimpath)
 log="${TMPDIR:-/tmp}/ha-stack-toolchain.log"
