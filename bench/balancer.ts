@@ -88,7 +88,7 @@ function before20Conf(conf: string): string {
     .replace(/^\s*keepalive_requests \d+;\n/gm, "")
     .replace(/worker_connections \d+;/, "worker_connections 1024;")
     .replace(/^\s*proxy_(buffer_size|buffers|busy_buffers_size) [^;]*;\n/gm, "");
-  if (/keepalive_requests|proxy_buffer|worker_connections 4096/.test(out)) {
+  if (/keepalive_requests|proxy_buffers |proxy_buffer_size|worker_connections 4096/.test(out)) {
     throw new Error("before-#20 conf rewrite missed");
   }
   return out;

@@ -56,16 +56,17 @@ async function timeline(
   const at = r.crashed.at;
   const pgpool = await timedLines(containers.pgpool, at);
   const survivor = await timedLines(containers[r.survivor], at);
-  const detected = firstAfter(
-    pgpool,
-    at,
-    /health check.*(fail|error)|failed to (connect|read)|degenerat|failover.*request|starting fail|received degenerate/i,
-  );
+  // Sessions see their backend gone; pgpool's main process takes the failover request (from a
+  // session's failed connect or the health check); the failover command promotes; pgpool has
+  // the new primary; the client's first write is acknowledged.
+  const eof = firstAfter(pgpool, at, /unable to read data from DB node|EOF encountered/);
+  const detected = firstAfter(pgpool, at, /has received failover request/);
   const promoting = firstAfter(pgpool, at, /pgpool-failover: promoting/);
   const promoted = firstAfter(survivor, at, /database system is ready to accept connections/);
-  const failoverDone = firstAfter(pgpool, at, /failover done|failover.*(end|finish)/i);
+  const failoverDone = firstAfter(pgpool, at, /=== Failover done/);
   return (
-    `kill ${r.failed} → detection ${s(detected)}, promote requested ${s(promoting)}, ` +
+    `kill ${r.failed} → sessions see EOF ${s(eof)}, failover requested ${s(detected)}, ` +
+    `promoting ${s(promoting)}, ` +
     `${r.survivor} accepts writes ${s(promoted)} (writable seen ${s(r.promotedAfter)}), ` +
     `pgpool switched ${s(failoverDone)}, first write acknowledged ${s(r.firstWriteAfter)}; ` +
     `outage ${s(r.writeOutage)}, lost ${r.lostWrites.length} of ${r.writesAcknowledged}, ` +

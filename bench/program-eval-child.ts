@@ -32,10 +32,15 @@ async function main(): Promise<void> {
   // most of the time when source maps are on; this isolates the program's own work.
   if (process.argv[3] === "nostack") Error.stackTraceLimit = 0;
   const start = performance.now();
-  const program = await import(path.resolve(__dirname, "../index.ts"));
+  // index.ts exports the program as a function (`export =`), which an import hands over as
+  // the module's default.
+  const module = (await import(path.resolve(__dirname, "../index.ts"))) as {
+    default: () => Record<string, unknown>;
+  };
+  const program = module.default();
   const ownMs = performance.now() - start;
   await Promise.all(
-    Object.values(program as Record<string, unknown>).map(
+    Object.values(program).map(
       (v) => new Promise((r) => (pulumi.output(v as any) as pulumi.Output<unknown>).apply(r)),
     ),
   );
