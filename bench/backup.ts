@@ -1,4 +1,4 @@
-// Backup and restore costs on a stack of its own (`wt21-bench-backup` unless BENCH_STACK says
+// Backup and restore costs on a stack of its own (`bench-backup` unless BENCH_STACK says
 // otherwise; 127.0.0.1:29140, pgpool on 29141): a full backup's time and size, and a restore's
 // time (pgbackrest restore of the files plus PostgreSQL replaying the archive and promoting, in a
 // throwaway container of the postgres image, as pg-0 does on a restored stack's first start),
@@ -16,7 +16,7 @@ import { destroyStack, upStack, type Stack } from "../ops/stack";
 import { report, type Figure } from "./report";
 
 const run = promisify(execFile);
-const STACK = process.env.BENCH_STACK ?? "wt21-bench-backup";
+const STACK = process.env.BENCH_STACK ?? "bench-backup";
 const CONFIG = {
   replicas: "1",
   httpPort: "29140",

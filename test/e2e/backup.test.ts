@@ -1,13 +1,19 @@
 // Backups that restore, through the real engine: a source stack archives WAL and takes a base
-// backup; a new stack restores to a moment T between two writes (rows before T there, rows
-// after it and the DROP TABLE not); the same across a failover between the backup and T (the
-// archive follows the new timeline); a destroy with retainData=false keeps the repository and
-// the same stack restores from it; targets outside the window and bad config fail, changing
-// nothing. README, "Backups and restore".
+// backup, and its schedule loop chooses between a full and a differential; a new stack restores
+// to a moment T between two writes (rows before T there, rows after it and the DROP TABLE not);
+// the same across a failover between the backup and T (the archive follows the new timeline); a
+// destroy with retainData=false keeps the repository and the same stack restores from it;
+// targets outside the window and bad config fail, changing nothing. README, "Backups and restore".
 import * as fs from "node:fs";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { repositoryInfo, takeBackup, type TakenBackup } from "../../ops/backup";
+import {
+  backupContainer,
+  repositoryInfo,
+  takeBackup,
+  type BackupRecord,
+  type TakenBackup,
+} from "../../ops/backup";
 import { docker, exec, logs, psql } from "../../ops/docker";
 import { get } from "../../ops/http";
 import { waitFor } from "../../ops/poll";
@@ -20,9 +26,9 @@ import {
   type Stack,
 } from "../../ops/stack";
 
-const SOURCE = "wt21-bk";
-const RESTORED = "wt21-bk-r";
-const BAD = "wt21-bk-bad";
+const SOURCE = "bk";
+const RESTORED = "bk-restored";
+const BAD = "bk-bad";
 const base = (http: number) => ({
   replicas: "1",
   httpPort: String(http),
@@ -161,6 +167,49 @@ describe("backups and point-in-time restore", () => {
       "SELECT archived_count, failed_count FROM pg_stat_archiver",
     );
     expect(standby).toEqual(["0", "0"]);
+  });
+
+  it("takes scheduled backups by itself: a differential when the last backup is old enough, a full when the last full is", async () => {
+    const every = 10;
+    const fullEvery = 30;
+    const before = (await repositoryInfo(SOURCE)).backups;
+    // The backup container's own schedule loop (this stack's schedule is off), run a second time
+    // with its periods shortened, for 55 s; timeout(1) ends it (exit 124).
+    await exec(
+      backupContainer(SOURCE),
+      [
+        "env",
+        `PG_BACKUP_EVERY_SECONDS=${every}`,
+        `PG_BACKUP_FULL_EVERY_SECONDS=${fullEvery}`,
+        "timeout",
+        "55",
+        "pg-backup",
+        "schedule",
+        "hourly",
+      ],
+      "postgres",
+    ).catch((e: Error) => expect(e.message).toMatch(/exited 124/));
+    const after = (await repositoryInfo(SOURCE)).backups as (BackupRecord & { prior?: string })[];
+    const known = new Set(before.map((b) => b.label));
+    const taken = after.filter((b) => !known.has(b.label));
+    const seconds = (iso: string) => Date.parse(iso) / 1000;
+    expect(taken.map((b) => b.type)).toContain("diff");
+    expect(taken.map((b) => b.type)).toContain("full");
+    let last = before.at(-1)!;
+    let lastFull = [...before].reverse().find((b) => b.type === "full")!;
+    for (const b of taken) {
+      // Never before the period is up (the loop wakes every 15 s), and a full exactly when the
+      // last full had grown older than its period (1 s of slack: the loop reads the clock
+      // before pgbackrest stamps the start).
+      expect(seconds(b.start) - seconds(last.stop), b.label).toBeGreaterThanOrEqual(every - 1);
+      const fullDue = seconds(b.start) - seconds(lastFull.stop) >= fullEvery + 1;
+      const fullNotDue = seconds(b.start) - seconds(lastFull.stop) < fullEvery - 1;
+      if (fullDue) expect(b.type, b.label).toBe("full");
+      if (fullNotDue) expect(b.type, b.label).toBe("diff");
+      if (b.type === "diff") expect(b.prior, b.label).toBe(lastFull.label);
+      last = b;
+      if (b.type === "full") lastFull = b;
+    }
   });
 
   it("restores a new stack to T: rows written before T are there, rows after T are not", async () => {
