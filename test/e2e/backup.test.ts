@@ -171,10 +171,10 @@ describe("backups and point-in-time restore", () => {
 
   it("takes scheduled backups by itself: a differential when the last backup is old enough, a full when the last full is", async () => {
     const every = 10;
-    const fullEvery = 30;
+    const fullEvery = 25;
     const before = (await repositoryInfo(SOURCE)).backups;
     // The backup container's own schedule loop (this stack's schedule is off), run a second time
-    // with its periods shortened, for 55 s; timeout(1) ends it (exit 124).
+    // with its periods shortened, for 45 s; timeout(1) ends it (exit 124) while it sleeps.
     await exec(
       backupContainer(SOURCE),
       [
@@ -182,7 +182,7 @@ describe("backups and point-in-time restore", () => {
         `PG_BACKUP_EVERY_SECONDS=${every}`,
         `PG_BACKUP_FULL_EVERY_SECONDS=${fullEvery}`,
         "timeout",
-        "55",
+        "45",
         "pg-backup",
         "schedule",
         "hourly",
