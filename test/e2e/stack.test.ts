@@ -74,7 +74,18 @@ describe("a fresh stack", () => {
   it("has every container running and healthy", async () => {
     const containers = await stackContainers(STACK);
     expect(containers.map((c) => c.node).sort()).toEqual(
-      ["adminer", "app-0", "app-1", "app-2", "collector", "nginx", "pg-0", "pg-1", "pgpool"].sort(),
+      [
+        "adminer",
+        "app-0",
+        "app-1",
+        "app-2",
+        "backup",
+        "collector",
+        "nginx",
+        "pg-0",
+        "pg-1",
+        "pgpool",
+      ].sort(),
     );
     for (const c of containers) {
       expect({ node: c.node, state: c.state, health: c.health }).toEqual({
