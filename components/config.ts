@@ -14,6 +14,11 @@ import { MAX_RETENTION_FULL } from "./render/pgbackrest";
 /** The Pulumi project name; config keys are `ha-stack:<key>`. */
 export const PROJECT = "ha-stack";
 
+/** What every Docker object of stack `stack` is named with: `ha-stack-<stack>`. */
+export function stackPrefix(stack: string): string {
+  return `${PROJECT}-${stack}`;
+}
+
 /** Upper bound on `replicas`: nginx, pgpool's children and PostgreSQL's connections are sized for it. */
 export const MAX_REPLICAS = 32;
 
@@ -423,7 +428,7 @@ export function parseConfig(
   // Unset: daily backups where a repository can be, none on a swarm.
   config.backupSchedule ??= config.orchestrator === "swarm" ? "off" : "daily";
 
-  return Object.freeze({ stack, prefix: `${PROJECT}-${stack}`, ...config });
+  return Object.freeze({ stack, prefix: stackPrefix(stack), ...config });
 }
 
 /** A restore needs its target; a target cannot be a moment that has not happened yet. */

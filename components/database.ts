@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { labels, TOKEN, type StackArgs } from "./common";
+import { stackPrefix } from "./config";
 import { connectionBudget } from "./connections";
 import { Pgpool } from "./pgpool";
 import { PostgresNode } from "./postgres-node";
@@ -89,7 +90,7 @@ export class Database extends pulumi.ComponentResource {
             repository:
               backups.restoreFrom === undefined
                 ? this.repository.name
-                : repositoryVolumeName(`ha-stack-${backups.restoreFrom}`),
+                : repositoryVolumeName(stackPrefix(backups.restoreFrom)),
           };
     const node = (index: 0 | 1, after: Workload[]): PostgresNode =>
       new PostgresNode(
