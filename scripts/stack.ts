@@ -15,6 +15,9 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { engine, openStack, plainOutputs, PROGRAM_DIR } from "../ops/engine";
 
+/** Pulumi.yaml's default baseImage, which needs Docker Hub. */
+const DOCKER_HUB_BASE = "debian:trixie-slim";
+
 const ACTIONS = ["up", "preview", "destroy"] as const;
 type Action = (typeof ACTIONS)[number];
 
@@ -75,13 +78,12 @@ async function main(): Promise<void> {
     passphrase: passphrase ?? "",
     engine: found,
   });
-  // Only when the stack has no baseImage of its own: the local one when Docker Hub's cannot be had.
+  // Only when the stack has no baseImage of its own: the local one when Docker Hub's cannot be
+  // had. The CLI lists Pulumi.yaml's default (Docker Hub's image) as the stack's value when the
+  // stack sets none, so that value counts as unset.
   const config = await stack.getAllConfig();
-  if (
-    config["ha-stack:baseImage"] === undefined &&
-    baseImage &&
-    baseImage !== "debian:trixie-slim"
-  ) {
+  const own = config["ha-stack:baseImage"]?.value ?? DOCKER_HUB_BASE;
+  if (own === DOCKER_HUB_BASE && baseImage && baseImage !== DOCKER_HUB_BASE) {
     await stack.setConfig("baseImage", { value: baseImage });
     console.error(`${action}: baseImage set to ${baseImage} (no Docker Hub here)`);
   }
