@@ -155,6 +155,17 @@ export function healthcheckOf(
 export const LOG_OPTIONS = { "max-size": "10m", "max-file": "3" };
 
 /**
+ * Resolver options of every container and task. Docker's embedded DNS does not forward a name it
+ * does not know for a container on internal networks only (the backend network is one), and the
+ * lookup then hangs for 20 s on glibc's timeouts (moby/moby#43430) — which is what looking up
+ * pg-0 or pg-1 does while that node's container is down, or on a swarm (dnsrr) its task is not
+ * healthy: pgpool's connects, the standby's WAL receiver (which a promotion waits for) and
+ * pg-entrypoint's questions to its peer all stalled on it. With `ndots` set explicitly, the
+ * embedded DNS answers an unknown single-label name (every name this stack looks up) at once.
+ */
+export const DNS_OPTIONS = ["ndots:1"];
+
+/**
  * Container arguments every part of the stack shares: healthcheck, `wait` for healthy at
  * creation, restart policy, memory limit, init, bounded logs, labels, hostname.
  */
@@ -174,6 +185,7 @@ export function containerArgs(spec: ContainerSpec): docker.ContainerArgs {
     labels: labels(spec.stack, spec.role, spec.node),
     logDriver: "json-file",
     logOpts: LOG_OPTIONS,
+    dnsOpts: DNS_OPTIONS,
     healthcheck: healthcheckOf(spec),
     // Like `docker run --wait`: the resource is created only once the container is healthy,
     // so everything that dependsOn it starts against a working service.

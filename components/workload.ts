@@ -10,6 +10,7 @@ import {
   duration,
   healthcheckOf,
   labels,
+  DNS_OPTIONS,
   LOG_OPTIONS,
   type ContainerSpec,
   type Orchestrator,
@@ -160,6 +161,8 @@ export function serviceArgs(
         healthcheck: healthcheckOf(spec, "swarm"),
         stopSignal: spec.stopSignal,
         stopGracePeriod: duration(stopSeconds, "swarm"),
+        // Swarm's embedded DNS, no other name server (none listed), with DNS_OPTIONS.
+        dnsConfig: { nameservers: [], options: DNS_OPTIONS },
         mounts: spec.volumes?.map((v) => ({
           type: "volume",
           source: v.volumeName,
