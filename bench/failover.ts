@@ -4,10 +4,12 @@
 // standby. Prints a timeline per run from the containers' log timestamps (detection by pgpool,
 // promotion, pgpool's switch, the client's first acknowledged write) and
 //   median outage X s (min, max), lost L of N acknowledged
-// where the outage is the last acknowledged write before the kill → the first after. Exits
+// where the outage is the longest wait between two acknowledged writes from the last one before
+// the kill on (a killed postmaster's backends may still acknowledge one for a moment). Exits
 // non-zero when a write is lost, a run does not converge, or a run finds two writable nodes.
 // Through the real Pulumi engine (ops/stack.ts). Needs the Docker engine and the base image.
-//   npm run bench:failover -- --runs 5 [--stack bench-failover] [--port 18150]
+//   npm run bench:failover -- --runs 5 [--stack bench-failover] [--port 18150] [--trace]
+// --trace prints pgpool's and the survivor's log lines from each kill to the first write.
 import { docker } from "../ops/docker";
 import { findTarget } from "../ops/drill/target";
 import { primaryLoss, type PrimaryLossResult } from "../ops/drill/scenarios";
@@ -64,6 +66,17 @@ async function timeline(
   const promoting = firstAfter(pgpool, at, /pgpool-failover: promoting/);
   const promoted = firstAfter(survivor, at, /database system is ready to accept connections/);
   const failoverDone = firstAfter(pgpool, at, /=== Failover done/);
+  if (process.argv.includes("--trace")) {
+    // Every line both wrote from the kill to the first acknowledged write, ms after the kill.
+    const until = at + 1000 * ((r.firstWriteAfter ?? 5) + 0.2);
+    const lines = [
+      ...pgpool.map(([t, text]) => [t, `pgpool   ${text}`] as const),
+      ...survivor.map(([t, text]) => [t, `${r.survivor}     ${text}`] as const),
+    ]
+      .filter(([t]) => t >= at && t <= until)
+      .sort((a, b) => a[0] - b[0]);
+    for (const [t, text] of lines) console.log(`  +${String(t - at).padStart(5)} ms ${text}`);
+  }
   return (
     `kill ${r.failed} → sessions see EOF ${s(eof)}, failover requested ${s(detected)}, ` +
     `promoting ${s(promoting)}, ` +

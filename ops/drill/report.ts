@@ -10,7 +10,7 @@ export function describePrimaryLoss(r: PrimaryLossResult): string[] {
   return [
     `primary loss: SIGKILL of ${r.failed}'s postmaster (pid ${r.crashed.pid})`,
     `  ${r.survivor} writable after ${seconds(r.promotedAfter)}`,
-    `  write outage through pgpool: ${seconds(r.writeOutage)} (last acknowledged write before → first after; ${r.writesFailed} failed attempts)`,
+    `  write outage through pgpool: ${seconds(r.writeOutage)} (the longest wait between two acknowledged writes; ${r.writesFailed} failed attempts)`,
     `  acknowledged writes: ${r.writesAcknowledged}, missing on the new primary: ${r.lostWrites.length}`,
     `  HTTP through nginx: ${r.http.sent} requests, ${r.http.failed} failed, longest gap ${seconds(r.http.gap)}`,
     `  old primary ${r.failed}: ${r.oldPrimaryNow}; pgpool had both nodes up again after ${seconds(r.rejoinedAfter)}`,

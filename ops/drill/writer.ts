@@ -120,20 +120,33 @@ export class Writer {
 }
 
 /**
- * The write outage around `at`: from the last write acknowledged before it to the first write
- * acknowledged after it, in seconds (undefined if none came after).
+ * The longest wait between consecutive acknowledgements from the last one at or before `at` on:
+ * the write outage a crash at `at` caused. Not simply "the first acknowledgement after `at`": a
+ * killed postmaster's backends can still acknowledge a commit for some milliseconds, and that
+ * write does not end the outage that follows it.
  */
-export function writeOutage(acks: readonly Ack[], at: number): number | undefined {
+function outageGap(acks: readonly Ack[], at: number): { from: number; to: number } | undefined {
   const before = acks.filter((a) => a.at <= at).at(-1);
-  const after = acks.find((a) => a.at > at && a.sentAt >= at);
-  if (after === undefined) return undefined;
-  return (after.at - (before?.at ?? at)) / 1000;
+  const times = [before?.at ?? at, ...acks.filter((a) => a.at > at).map((a) => a.at)];
+  let gap: { from: number; to: number } | undefined;
+  for (let i = 0; i + 1 < times.length; i++) {
+    if (gap === undefined || times[i + 1] - times[i] > gap.to - gap.from) {
+      gap = { from: times[i], to: times[i + 1] };
+    }
+  }
+  return gap;
 }
 
-/** Seconds from `at` to the first write sent at or after it and acknowledged (undefined: none). */
+/** The write outage around `at` in seconds (see {@link outageGap}); undefined if no write came after. */
+export function writeOutage(acks: readonly Ack[], at: number): number | undefined {
+  const gap = outageGap(acks, at);
+  return gap === undefined ? undefined : (gap.to - gap.from) / 1000;
+}
+
+/** Seconds from `at` to the acknowledgement that ended the outage (undefined: none). */
 export function firstAckAfter(acks: readonly Ack[], at: number): number | undefined {
-  const after = acks.find((a) => a.at > at && a.sentAt >= at);
-  return after === undefined ? undefined : (after.at - at) / 1000;
+  const gap = outageGap(acks, at);
+  return gap === undefined ? undefined : (gap.to - at) / 1000;
 }
 
 /** Acknowledged rows of `writer` missing on the node `container` (asked over its local socket). */
