@@ -155,13 +155,13 @@ export function healthcheckOf(
 export const LOG_OPTIONS = { "max-size": "10m", "max-file": "3" };
 
 /**
- * Resolver options of every container and task. Docker's embedded DNS does not forward a name it
- * does not know for a container on internal networks only (the backend network is one), and the
- * lookup then hangs for 20 s on glibc's timeouts (moby/moby#43430) — which is what looking up
- * pg-0 or pg-1 does while that node's container is down, or on a swarm (dnsrr) its task is not
- * healthy: pgpool's connects, the standby's WAL receiver (which a promotion waits for) and
- * pg-entrypoint's questions to its peer all stalled on it. With `ndots` set explicitly, the
- * embedded DNS answers an unknown single-label name (every name this stack looks up) at once.
+ * Resolver options of every container and task. Docker 20.10's embedded DNS (Debian's docker.io
+ * on the test machine) does not answer a name it does not know for a container on internal
+ * networks only (the backend network is one), and glibc gives up after 20 s (moby/moby#43430):
+ * that is what looking up pg-0 or pg-1 meets while that node's container is down, for pgpool's
+ * connects and the standby's WAL receiver. With `ndots` set explicitly, the embedded DNS answers
+ * an unknown single-label name (every name this stack looks up) at once: 20 s → 3 ms measured.
+ * The swarm lab's Docker 26 answered in milliseconds without it; tasks set it all the same.
  */
 export const DNS_OPTIONS = ["ndots:1"];
 
