@@ -51,6 +51,23 @@ function firstAfter(lines: [number, string][], from: number, re: RegExp): number
 
 const s = (v: number | undefined) => (v === undefined ? "—" : `${v.toFixed(2)} s`);
 
+/** Every line pgpool and the survivor wrote from the kill to the first acknowledged write. */
+function printTrace(
+  at: number,
+  r: PrimaryLossResult,
+  pgpool: [number, string][],
+  survivor: [number, string][],
+): void {
+  const until = at + 1000 * ((r.firstWriteAfter ?? 5) + 0.2);
+  const lines = [
+    ...pgpool.map(([t, text]) => [t, `pgpool   ${text}`] as const),
+    ...survivor.map(([t, text]) => [t, `${r.survivor}     ${text}`] as const),
+  ]
+    .filter(([t]) => t >= at && t <= until)
+    .sort((a, b) => a[0] - b[0]);
+  for (const [t, text] of lines) console.log(`  +${String(t - at).padStart(5)} ms ${text}`);
+}
+
 async function timeline(
   containers: Readonly<Record<string, string>>,
   r: PrimaryLossResult,
@@ -66,17 +83,7 @@ async function timeline(
   const promoting = firstAfter(pgpool, at, /pgpool-failover: promoting/);
   const promoted = firstAfter(survivor, at, /database system is ready to accept connections/);
   const failoverDone = firstAfter(pgpool, at, /=== Failover done/);
-  if (process.argv.includes("--trace")) {
-    // Every line both wrote from the kill to the first acknowledged write, ms after the kill.
-    const until = at + 1000 * ((r.firstWriteAfter ?? 5) + 0.2);
-    const lines = [
-      ...pgpool.map(([t, text]) => [t, `pgpool   ${text}`] as const),
-      ...survivor.map(([t, text]) => [t, `${r.survivor}     ${text}`] as const),
-    ]
-      .filter(([t]) => t >= at && t <= until)
-      .sort((a, b) => a[0] - b[0]);
-    for (const [t, text] of lines) console.log(`  +${String(t - at).padStart(5)} ms ${text}`);
-  }
+  if (process.argv.includes("--trace")) printTrace(at, r, pgpool, survivor);
   return (
     `kill ${r.failed} → sessions see EOF ${s(eof)}, failover requested ${s(detected)}, ` +
     `promoting ${s(promoting)}, ` +
