@@ -26,6 +26,7 @@ export BASE_IMAGE="${BASE_IMAGE:-ha-stack-base:trixie}"
 # The engine the e2e tier drives and the schemas the unit tier checks (seconds when cached).
 bash scripts/pulumi-toolchain.sh >/dev/null || exit 1
 
+HEAVY_LOCK=/tmp/ha-stack-heavy.lock
 mkdir -p test-artifacts
 reports=()
 status=0
@@ -38,6 +39,17 @@ for tier in "${tiers[@]}"; do
     rm -f "$report"
     (cd toolchain/command && CGO_ENABLED=0 go test -json -count=1 ./...) |
       node scripts/go-test-report.mjs "$report" || status=1
+  elif [ "$tier" = e2e ]; then
+    # The e2e stacks, the swarm lab and their state directory have fixed names on this machine:
+    # a second run at the same time would drive the same stacks. Wait for the first to finish.
+    exec 9>"$HEAVY_LOCK"
+    flock -n 9 || {
+      echo "npm test: another e2e run or bench holds $HEAVY_LOCK; waiting for it" >&2
+      flock 9
+    }
+    npx vitest run --project "$tier" --reporter=default --reporter=json \
+      --outputFile.json="$report" || status=1
+    exec 9>&-
   else
     npx vitest run --project "$tier" --reporter=default --reporter=json \
       --outputFile.json="$report" || status=1
