@@ -8,7 +8,10 @@
 // row shares the stack, the replicas and the machine state. Runs its own stack (`balancer`,
 // 127.0.0.1:18150 unless --stack/--port); traffic goes only to that stack's containers and its
 // published port. Through the real Pulumi engine (ops/stack.ts). Needs wrk, Docker, the base image.
-//   npx tsx bench/balancer.ts [--stack NAME] [--port PORT]
+// --published-only measures just the published port against nginx's container address, in
+// alternating pairs, into a section named by the daemon's userland-proxy setting: run it once
+// as Docker starts by default and once with dockerd started with --userland-proxy=false.
+//   npx tsx bench/balancer.ts [--stack NAME] [--port PORT] [--published-only]
 import { execFileSync } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { APP_PORT } from "../components/app";
@@ -29,6 +32,9 @@ function arg(name: string, fallback: string): string {
   return at < 0 ? fallback : (process.argv[at + 1] ?? fallback);
 }
 const STACK = arg("stack", "balancer");
+const PUBLISHED_ONLY = process.argv.includes("--published-only");
+/** Alternating published-port / container-address pairs in --published-only. */
+const PAIRS = 5;
 const PORT = arg("port", "18150");
 // adminUi off: Adminer publishes a fixed host port (8081) that another stack may hold.
 const CONFIG = {
@@ -135,6 +141,83 @@ async function configure(nginx: string, conf: string, hosts: string[]): Promise<
   await sleep(2_500);
 }
 
+const fmt = (r: Wrk) =>
+  `${Math.round(r.rps)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms${
+    r.errors ? `, ${r.errors} errors` : ""
+  }`;
+
+/** Whether Docker's userland proxy serves published ports (a docker-proxy process per port). */
+function userlandProxyRunning(): boolean {
+  return /docker-proxy/.test(execFileSync("ps", ["-eo", "comm"], { encoding: "utf8" }));
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/**
+ * --published-only: the published port (127.0.0.1:PORT, as a browser on the host reaches the
+ * stack) against nginx's container address, in PAIRS alternating pairs on one stack, so the
+ * machine's drift hits both sides alike. The section is named by the proxy setting it ran under.
+ */
+async function publishedOnly(): Promise<void> {
+  const programDir = copyProgram();
+  const figures: Figure[] = [];
+  const proxy = userlandProxyRunning() ? "on" : "off";
+  try {
+    const stack = await upStack(STACK, CONFIG, programDir);
+    const nginxAddress = await addressOn(stack.container("nginx"), "-frontend");
+    const published: Wrk[] = [];
+    const container: Wrk[] = [];
+    wrk(`http://127.0.0.1:${PORT}/healthz`); // warm-up: nginx's upstream connections
+    for (let i = 0; i < PAIRS; i++) {
+      published.push(wrk(`http://127.0.0.1:${PORT}/healthz`));
+      container.push(wrk(`http://${nginxAddress}:${NGINX_PORT}/healthz`));
+      console.log(`pair ${i + 1}: published ${fmt(published[i])}; container ${fmt(container[i])}`);
+    }
+    const ratios = published.map((p, i) => p.rps / container[i].rps);
+    figures.push(
+      {
+        name: "/healthz: published host port (127.0.0.1), nginx, 3 replicas",
+        value: `median ${Math.round(median(published.map((r) => r.rps)))} req/s, p50 ${median(
+          published.map((r) => r.p50),
+        ).toFixed(2)} ms`,
+        note: `each pair: ${published.map(fmt).join("; ")}`,
+      },
+      {
+        name: "/healthz: nginx's container address, same pairs",
+        value: `median ${Math.round(median(container.map((r) => r.rps)))} req/s, p50 ${median(
+          container.map((r) => r.p50),
+        ).toFixed(2)} ms`,
+        note: `each pair: ${container.map(fmt).join("; ")}`,
+      },
+      {
+        name: "published port ÷ container address, req/s",
+        value: `median ${median(ratios).toFixed(2)} ×`,
+        note: `per pair: ${ratios.map((r) => r.toFixed(2)).join(", ")}`,
+      },
+    );
+  } finally {
+    await destroyStack(STACK, programDir).catch((e: unknown) => console.error(e));
+    removeProgramCopy(programDir);
+  }
+  report(
+    `The balancer: published port, userland proxy ${proxy}`,
+    `npx tsx bench/balancer.ts --published-only${
+      proxy === "off" ? " (dockerd started with --userland-proxy=false)" : ""
+    }`,
+    figures,
+    `wrk ${WRK.threads} thread, ${WRK.connections} connections, ${WRK.seconds} s per run, ` +
+      `${PAIRS} pairs alternating the published port and nginx's container address on one stack ` +
+      `of 3 replicas. Userland proxy ${proxy}: ` +
+      (proxy === "on"
+        ? "a connection to 127.0.0.1:PORT is accepted by docker-proxy, which opens another to nginx."
+        : "iptables' DNAT in the kernel sends a connection to 127.0.0.1:PORT to nginx (Docker sets route_localnet)."),
+  );
+}
+
 async function main(): Promise<void> {
   const programDir = copyProgram();
   let stack: Stack | undefined;
@@ -184,19 +267,13 @@ async function main(): Promise<void> {
     // The published port, as a browser reaches the stack: through docker-proxy when Docker's
     // userland proxy is on (a process per published port), through iptables' DNAT when off.
     await configure(nginx, render("round_robin"), apps);
-    const proxyRunning = /docker-proxy/.test(
-      execFileSync("ps", ["-eo", "comm"], { encoding: "utf8" }),
-    );
+    const proxyRunning = userlandProxyRunning();
     const published = wrk(`http://127.0.0.1:${PORT}/healthz`);
     const viaContainer = wrk(`http://${nginxAddress}:${NGINX_PORT}/healthz`);
     rows.push(`published port /healthz: ${JSON.stringify(published)}`);
     console.log(rows.at(-1), `(userland proxy running: ${proxyRunning})`);
     console.log(`nginx container address /healthz, same moment: ${JSON.stringify(viaContainer)}`);
 
-    const fmt = (r: Wrk) =>
-      `${Math.round(r.rps)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms${
-        r.errors ? `, ${r.errors} errors` : ""
-      }`;
     figures.push({
       name: "/healthz: published host port, nginx, 3 replicas",
       value: fmt(published),
@@ -252,7 +329,7 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((error) => {
+(PUBLISHED_ONLY ? publishedOnly() : main()).catch((error) => {
   console.error(error);
   process.exit(1);
 });

@@ -42,14 +42,11 @@ for tier in "${tiers[@]}"; do
   elif [ "$tier" = e2e ]; then
     # The e2e stacks, the swarm lab and their state directory have fixed names on this machine:
     # a second run at the same time would drive the same stacks. Wait for the first to finish.
-    exec 9>"$HEAVY_LOCK"
-    flock -n 9 || {
+    # -o: flock itself holds the lock, not the tests' children (a dockerd they start outlives them).
+    flock -n "$HEAVY_LOCK" true ||
       echo "npm test: another e2e run or bench holds $HEAVY_LOCK; waiting for it" >&2
-      flock 9
-    }
-    npx vitest run --project "$tier" --reporter=default --reporter=json \
+    flock -o "$HEAVY_LOCK" npx vitest run --project "$tier" --reporter=default --reporter=json \
       --outputFile.json="$report" || status=1
-    exec 9>&-
   else
     npx vitest run --project "$tier" --reporter=default --reporter=json \
       --outputFile.json="$report" || status=1
