@@ -5,7 +5,8 @@
 //   roll N replicas: T s, batch B, failed F of S requests, below capacity M samples, …
 // and exits non-zero when the roll fails: the `up` fails, a request fails, nginx names a replica
 // that is not healthy, fewer than N healthy replicas are in nginx at a sample, or more than
-// N + B app containers run at once. Needs the Docker engine and the base image.
+// N + B app containers run at once. Writes its figures to BENCHMARKS.md, a section per replica
+// count ("Rolling update, N replicas"). Needs the Docker engine and the base image.
 //   npm run bench:scale -- --replicas 10 [--batch 2] [--stack bench-scale] [--port 18131]
 import {
   addMigration,
@@ -16,6 +17,7 @@ import {
   UpstreamWatch,
 } from "../ops/rollout";
 import { destroyStack, upStack } from "../ops/stack";
+import { report } from "./report";
 
 const RATE = 20;
 
@@ -53,7 +55,8 @@ async function main(): Promise<number> {
   try {
     let start = Date.now();
     let stack = await upStack(stackName, config, programDir);
-    console.log(`first up, ${replicas} replicas: ${((Date.now() - start) / 1000).toFixed(1)} s`);
+    const firstUp = (Date.now() - start) / 1000;
+    console.log(`first up, ${replicas} replicas: ${firstUp.toFixed(1)} s`);
 
     addMigration(
       programDir,
@@ -86,15 +89,44 @@ async function main(): Promise<number> {
     );
     for (const line of [...violations, ...shortfalls].slice(0, 5)) console.log(`  ${line}`);
     for (const failure of result.failures.slice(0, 10)) console.log(`  ${failure}`);
-    if (error !== undefined) {
-      console.error("the roll's up failed:", error);
-      return 1;
-    }
     const failed =
+      error !== undefined ||
       result.failed > 0 ||
       shortfalls.length > 0 ||
       violations.length > 0 ||
       maxRunning > replicas + used;
+    report(
+      `Rolling update, ${replicas} replicas`,
+      `npm run bench:scale -- ${process.argv.slice(2).join(" ")}`,
+      [
+        { name: `first up, ${replicas} replicas`, value: `${firstUp.toFixed(1)} s` },
+        {
+          name: `roll, batch ${used}`,
+          value: `${seconds.toFixed(1)} s`,
+          note: error === undefined ? "the up succeeded" : `the up failed: ${String(error)}`,
+        },
+        {
+          name: "failed requests",
+          value: `${result.failed} of ${result.sent}`,
+          note: `p50 ${ms.p50} ms, p99 ${ms.p99} ms, max ${ms.max} ms`,
+        },
+        {
+          name: "samples below capacity / naming an unhealthy replica",
+          value: `${shortfalls.length} / ${violations.length} of ${samples.length}`,
+          note: `fewest healthy replicas in nginx at any sample: ${minCapacity}`,
+        },
+        {
+          name: "most app containers at once",
+          value: String(maxRunning),
+          note: `bound replicas + batch = ${replicas + used}`,
+        },
+      ],
+      `${failed ? "FAILED" : "Passed"}. A new app image (one more migration) rolled start-first ` +
+        `under GET /api/info through nginx at ${RATE} req/s, a new connection each; a watcher ` +
+        "samples nginx's upstreams and the app containers every 400 ms (see \"Scaling and " +
+        'rolling updates" for what each figure counts).',
+    );
+    if (error !== undefined) console.error("the roll's up failed:", error);
     return failed ? 1 : 0;
   } finally {
     await destroyStack(stackName, programDir).catch((e: unknown) => console.error(e));
