@@ -413,7 +413,14 @@ describe("a stack on a three-node swarm", () => {
         1_000,
       );
       figures["after the cut: failed writes before the first acknowledged"] = attempts;
-      figures["pgpool's node after the cut"] = await nodesOf(manager, `${PREFIX}-pgpool`);
+      // The manager on node-3 may not answer for a while: when node-2 led the swarm's raft, the
+      // managers elect another leader first (one run's task list hung past the client's 15 s).
+      figures["pgpool's node after the cut"] = await waitFor(
+        "node-3's manager listing pgpool's task after the cut",
+        () => nodesOf(manager, `${PREFIX}-pgpool`),
+        120_000,
+        1_000,
+      );
       expect(written).toBeGreaterThan(0);
       // The cut-off pg-1 still runs and still thinks it is primary, but acknowledges no write:
       // its synchronous standby is gone, so a commit waits (here: never returns within 5 s).
