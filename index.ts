@@ -74,6 +74,7 @@ export = function haStack(): HaStackOutputs {
     retainData: config.retainData,
     pgpoolPort: config.pgpoolPort,
     listenAddress: config.listenAddress,
+    connections: config.connections,
     // One host: a repository volume both nodes and the backup container mount.
     backups: swarm
       ? undefined

@@ -38,7 +38,11 @@ async function firstUp(programDir: string, replicas: number): Promise<number> {
   await destroyStack(STACK, programDir).catch(() => undefined);
   const start = Date.now();
   try {
-    await upStack(STACK, { ...CONFIG, replicas: String(replicas) }, programDir);
+    await upStack(
+      STACK,
+      { ...CONFIG, replicas: String(replicas), maxReplicas: String(Math.max(...AFTER, ...BEFORE)) },
+      programDir,
+    );
     return (Date.now() - start) / 1000;
   } finally {
     await destroyStack(STACK, programDir);

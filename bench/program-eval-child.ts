@@ -22,7 +22,10 @@ async function main(): Promise<void> {
     "ha-stack",
     "bench",
   );
-  pulumi.runtime.setAllConfig({ "ha-stack:replicas": process.argv[2] });
+  pulumi.runtime.setAllConfig({
+    "ha-stack:replicas": process.argv[2],
+    "ha-stack:maxReplicas": process.argv[2],
+  });
   // Load the SDK and providers first, so the figure is the program's own time.
   await import("@pulumi/docker");
   await import("@pulumi/random");

@@ -49,6 +49,8 @@ async function main(): Promise<number> {
     adminUi: "false",
     lbAlgorithm: "round_robin",
     replicas: String(replicas),
+    // pgpool sized for this stack (at least the default), as a user scaling to N would set it.
+    maxReplicas: String(Math.max(replicas, 10)),
     rolloutBatch: String(batch),
   };
   const programDir = copyProgram();

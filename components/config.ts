@@ -5,9 +5,10 @@ import { LB_ALGORITHMS } from "./render/nginx";
 import { ORCHESTRATORS } from "./common";
 import {
   APP_CONTAINERS_AT_ONCE,
-  appContainersAtOnce,
+  budgetedAppContainers,
   CONNECTIONS_PER_APP,
   connectionBudget,
+  type ConnectionBudget,
 } from "./connections";
 import { MAX_RETENTION_FULL } from "./render/pgbackrest";
 
@@ -19,7 +20,7 @@ export function stackPrefix(stack: string): string {
   return `${PROJECT}-${stack}`;
 }
 
-/** Upper bound on `replicas`: nginx, pgpool's children and PostgreSQL's connections are sized for it. */
+/** Upper bound on `replicas` and `maxReplicas`: PostgreSQL's connections are sized for it. */
 export const MAX_REPLICAS = 32;
 
 /** How often the backup container takes a base backup; `off` = only on demand. */
@@ -188,6 +189,13 @@ export const CONFIG_KEYS = {
     max: MAX_REPLICAS,
     description: "App containers; app-0 is the migration leader.",
   }),
+  maxReplicas: integer({
+    default: 10,
+    min: 1,
+    max: MAX_REPLICAS,
+    description:
+      "The most replicas the stack will be scaled to: pgpool's children are sized for maxReplicas + rolloutBatch app containers, so scaling within it restarts nothing; changing it or rolloutBatch restarts pgpool once. Fewer children make pgpool's failover faster.",
+  }),
   lbAlgorithm: oneOf({
     default: "round_robin",
     values: LB_ALGORITHMS,
@@ -273,7 +281,7 @@ export const CONFIG_KEYS = {
     min: 1,
     max: MAX_REPLICAS,
     description:
-      "App containers a roll replaces at once, start-first: each batch of new ones is healthy and in nginx before its old ones stop (one host: the leader first, then the followers batch by batch; swarm: the followers' update parallelism). replicas + rolloutBatch is at most 48.",
+      "App containers a roll replaces at once, start-first: each batch of new ones is healthy and in nginx before its old ones stop (one host: the leader first, then the followers batch by batch; swarm: the followers' update parallelism). maxReplicas + rolloutBatch is at most 48.",
   }),
   backupSchedule: oneOfOrUnset({
     values: BACKUP_SCHEDULES,
@@ -321,6 +329,11 @@ export interface StackConfig extends ConfigValues {
   readonly stack: string;
   /** Prefix of every Docker object name of this stack, e.g. `ha-stack-dev`. */
   readonly prefix: string;
+  /**
+   * pgpool's children and PostgreSQL's max_connections, from maxReplicas and rolloutBatch as
+   * set (before rolloutBatch is clamped to the current followers, so scaling never changes it).
+   */
+  readonly connections: ConnectionBudget;
 }
 
 /** Raw values as the CLI hands them over: strings (or already-typed values from tests). */
@@ -398,17 +411,29 @@ export function parseConfig(
   const largest = Math.max(1, followers);
   const batch = Math.min(config.rolloutBatch, largest);
 
-  // Every app container that can exist at once needs its connections in the fixed budget.
-  const atOnce = appContainersAtOnce(config.replicas, batch);
-  if (atOnce > APP_CONTAINERS_AT_ONCE) {
-    const children = connectionBudget().pgpoolChildren;
+  // pgpool has a child for every connection of every app container that can exist at once:
+  // up to maxReplicas replicas plus a roll's batch (components/connections.ts).
+  if (config.replicas > config.maxReplicas) {
     errors.push(
       invalid(
-        `${PROJECT}:replicas + ${PROJECT}:rolloutBatch`,
+        `${PROJECT}:replicas`,
+        raw.replicas ?? config.replicas,
+        `at most maxReplicas (${config.maxReplicas}), which pgpool's children are sized for; ` +
+          `raise ${PROJECT}:maxReplicas first (that restarts pgpool once)`,
+      ),
+    );
+  }
+  const connections = connectionBudget(config.maxReplicas, config.rolloutBatch);
+  const atOnce = budgetedAppContainers(config.maxReplicas, config.rolloutBatch);
+  if (atOnce > APP_CONTAINERS_AT_ONCE) {
+    errors.push(
+      invalid(
+        `${PROJECT}:maxReplicas + ${PROJECT}:rolloutBatch`,
         atOnce,
         `at most ${APP_CONTAINERS_AT_ONCE} (app containers a roll can have at once, ` +
-          `${CONNECTIONS_PER_APP} connections each in pgpool's ${children} children); ` +
-          `with replicas ${config.replicas}, rolloutBatch 1 to ${APP_CONTAINERS_AT_ONCE - config.replicas}`,
+          `${CONNECTIONS_PER_APP} connections each, within PostgreSQL's ` +
+          `${connections.maxConnections} connections); ` +
+          `with maxReplicas ${config.maxReplicas}, rolloutBatch 1 to ${APP_CONTAINERS_AT_ONCE - config.maxReplicas}`,
       ),
     );
   }
@@ -428,7 +453,7 @@ export function parseConfig(
   // Unset: daily backups where a repository can be, none on a swarm.
   config.backupSchedule ??= config.orchestrator === "swarm" ? "off" : "daily";
 
-  return Object.freeze({ stack, prefix: stackPrefix(stack), ...config });
+  return Object.freeze({ stack, prefix: stackPrefix(stack), connections, ...config });
 }
 
 /** A restore needs its target; a target cannot be a moment that has not happened yet. */

@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { labels, TOKEN, type StackArgs } from "./common";
 import { stackPrefix } from "./config";
-import { connectionBudget } from "./connections";
+import type { ConnectionBudget } from "./connections";
 import { Pgpool } from "./pgpool";
 import { PostgresNode } from "./postgres-node";
 import { type PasswordName } from "./secrets";
@@ -27,6 +27,8 @@ export interface DatabaseArgs extends StackArgs {
   readonly pgpoolPort?: number;
   /** Host address `pgpoolPort` binds to. @default "127.0.0.1" */
   readonly listenAddress?: string;
+  /** pgpool's children and PostgreSQL's max_connections (components/connections.ts). */
+  readonly connections: ConnectionBudget;
   /** Swarm: the nodes pg-0 and pg-1 run on. Required with swarm. */
   readonly swarmNodes?: readonly [string, string];
   /**
@@ -65,9 +67,9 @@ export class Database extends pulumi.ComponentResource {
     super(`${TOKEN}:database:Database`, name, {}, opts);
     const child = { parent: this };
     // Every client that can exist at once has a pgpool child, and every child a PostgreSQL
-    // connection (components/connections.ts); the same for every config, so scaling restarts
-    // neither pgpool nor PostgreSQL.
-    const { pgpoolChildren: children, maxConnections } = connectionBudget();
+    // connection (components/connections.ts); sized by maxReplicas, not replicas, so scaling
+    // restarts neither pgpool nor PostgreSQL.
+    const { pgpoolChildren: children, maxConnections } = args.connections;
 
     const backups = args.backups;
     if (backups !== undefined && args.orchestrator === "swarm") {

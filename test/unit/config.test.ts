@@ -13,6 +13,8 @@ describe("parseConfig", () => {
       stack: "dev",
       prefix: "ha-stack-dev",
       replicas: 3,
+      maxReplicas: 10,
+      connections: { pgpoolChildren: 71, maxConnections: 298 },
       lbAlgorithm: "round_robin",
       httpPort: 8080,
       listenAddress: "127.0.0.1",
@@ -44,6 +46,7 @@ describe("parseConfig", () => {
     const config = parseConfig(
       {
         replicas: "32",
+        maxReplicas: "32",
         lbAlgorithm: "consistent_hash",
         httpPort: "65535",
         listenAddress: "::1",
@@ -60,6 +63,7 @@ describe("parseConfig", () => {
     );
     expect(config).toMatchObject({
       replicas: 32,
+      maxReplicas: 32,
       lbAlgorithm: "consistent_hash",
       httpPort: 65535,
       pgpoolPort: 1,
@@ -135,7 +139,7 @@ describe("parseConfig", () => {
     [
       "replica",
       "5",
-      `ha-stack config key is "replica"; allowed: replicas, lbAlgorithm, httpPort, listenAddress, pgpoolPort, baseImage, synchronousReplication, retainData, collectorIntervalSeconds, adminUi, adminPort, orchestrator, registry, databaseNodes, edgeNodes, rolloutBatch, backupSchedule, backupRetention, retainBackups, restoreTo, restoreFrom`,
+      `ha-stack config key is "replica"; allowed: replicas, maxReplicas, lbAlgorithm, httpPort, listenAddress, pgpoolPort, baseImage, synchronousReplication, retainData, collectorIntervalSeconds, adminUi, adminPort, orchestrator, registry, databaseNodes, edgeNodes, rolloutBatch, backupSchedule, backupRetention, retainBackups, restoreTo, restoreFrom`,
     ],
     // An empty string is a bad value, not "unset" (`pulumi config rm` unsets a key).
     ["replicas", "", `ha-stack:replicas is ""; allowed: a whole number from 1 to 32`],
@@ -387,7 +391,7 @@ describe("rolloutBatch larger than the followers", () => {
   ])("replicas %i, rolloutBatch %i: taken as it is, no warning", (replicas, batch) => {
     const warn = vi.fn();
     const config = parseConfig(
-      { replicas: String(replicas), rolloutBatch: String(batch) },
+      { replicas: String(replicas), maxReplicas: "32", rolloutBatch: String(batch) },
       "dev",
       warn,
     );

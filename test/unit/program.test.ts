@@ -44,7 +44,7 @@ const networksOf = (run: ProgramRun, node: string) =>
 
 describe.each([1, 3, 32])("with replicas = %i", (replicas) => {
   it("declares the whole stack, once", async () => {
-    const run = await runProgram({ replicas: String(replicas) });
+    const run = await runProgram({ replicas: String(replicas), maxReplicas: "32" });
     const hostnames = ofType(run, CONTAINER).map((c) => c.inputs.hostname);
     expect(hostnames.sort()).toEqual(
       [
@@ -67,7 +67,7 @@ describe.each([1, 3, 32])("with replicas = %i", (replicas) => {
   });
 
   it("orders every container by dependsOn", async () => {
-    const run = await runProgram({ replicas: String(replicas) });
+    const run = await runProgram({ replicas: String(replicas), maxReplicas: "32" });
     expect(dependsOnNodes(run, "pg-0")).toEqual([]);
     expect(dependsOnNodes(run, "pg-1")).toEqual(["pg-0"]);
     expect(dependsOnNodes(run, "pgpool")).toEqual(["pg-0", "pg-1"]);
@@ -91,13 +91,23 @@ describe.each([1, 3, 32])("with replicas = %i", (replicas) => {
 describe("scaling", () => {
   beforeEach(() => vi.resetModules());
 
-  it("leaves the database tier untouched when replicas changes (sized for the bound)", async () => {
-    const one = await runProgram({ replicas: "1" });
+  it("leaves the database tier untouched when replicas changes within maxReplicas", async () => {
+    const one = await runProgram({ replicas: "1", maxReplicas: "32" });
     vi.resetModules();
-    const many = await runProgram({ replicas: "32" });
+    const many = await runProgram({ replicas: "32", maxReplicas: "32" });
     for (const node of ["pg-0", "pg-1", "pgpool"]) {
       expect(container(many, node).inputs, node).toEqual(container(one, node).inputs);
     }
+  });
+
+  it("restarts only pgpool when maxReplicas changes: PostgreSQL's max_connections stays", async () => {
+    const small = await runProgram({ replicas: "2", maxReplicas: "2" });
+    vi.resetModules();
+    const large = await runProgram({ replicas: "2", maxReplicas: "32" });
+    for (const node of ["pg-0", "pg-1"]) {
+      expect(container(large, node).inputs, node).toEqual(container(small, node).inputs);
+    }
+    expect(container(large, "pgpool").inputs).not.toEqual(container(small, "pgpool").inputs);
   });
 });
 
