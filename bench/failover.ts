@@ -8,12 +8,18 @@
 // the kill on (a killed postmaster's backends may still acknowledge one for a moment). Exits
 // non-zero when a write is lost, a run does not converge, or a run finds two writable nodes.
 // Through the real Pulumi engine (ops/stack.ts). Needs the Docker engine and the base image.
-//   npm run bench:failover -- --runs 5 [--stack bench-failover] [--port 18150] [--trace]
+//   npm run bench:failover -- --runs 5 [--sizes 10:1,32:16] [--stack bench-failover] [--port 18150] [--trace]
+// --sizes: one stack per maxReplicas:rolloutBatch pair (default 10:1, the config's defaults), one
+// after the other in this run, since pgpool restarts every child it has during a failover
+// (32:16 is the sizing every stack had before maxReplicas: 293 children).
 // --trace prints pgpool's and the survivor's log lines from each kill to the first write.
+// Writes its figures to BENCHMARKS.md ("Failover: repeated primary kills").
+import { connectionBudget } from "../components/connections";
 import { docker } from "../ops/docker";
 import { findTarget } from "../ops/drill/target";
 import { primaryLoss, type PrimaryLossResult } from "../ops/drill/scenarios";
 import { destroyStack, upStack } from "../ops/stack";
+import { report, type Figure } from "./report";
 
 function arg(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -94,13 +100,36 @@ async function timeline(
   );
 }
 
-async function main(): Promise<number> {
-  const runs = Number(arg("runs", "5"));
-  if (!Number.isInteger(runs) || runs < 1 || runs > 50) throw new Error("--runs takes 1–50");
-  const stackName = arg("stack", "bench-failover");
-  const port = Number(arg("port", "18150"));
+interface Sizing {
+  readonly maxReplicas: number;
+  readonly rolloutBatch: number;
+}
+
+interface SizingResult {
+  readonly outages: number[];
+  readonly lost: number;
+  readonly acknowledged: number;
+  readonly bad: number;
+  readonly phases: string[];
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/** `runs` primary kills on a stack of its own sized `sizing`, destroyed afterwards. */
+async function killRuns(
+  stackName: string,
+  port: number,
+  sizing: Sizing,
+  runs: number,
+): Promise<SizingResult> {
   const config = {
     replicas: "2",
+    maxReplicas: String(sizing.maxReplicas),
+    rolloutBatch: String(sizing.rolloutBatch),
     httpPort: String(port),
     pgpoolPort: String(port + 1),
     collectorIntervalSeconds: "0",
@@ -108,6 +137,7 @@ async function main(): Promise<number> {
     synchronousReplication: "true",
   };
   const outages: number[] = [];
+  const phases: string[] = [];
   let lost = 0;
   let acknowledged = 0;
   let bad = 0;
@@ -116,7 +146,9 @@ async function main(): Promise<number> {
     for (let run = 1; run <= runs; run++) {
       const target = await findTarget(stackName);
       const r = await primaryLoss(target, { writeRate: 20, httpRate: 5 });
-      console.log(`run ${run}: ${await timeline(target.containers, r)}`);
+      const line = await timeline(target.containers, r);
+      console.log(`run ${run}: ${line}`);
+      phases.push(line.split("; outage")[0]);
       if (r.writeOutage !== undefined) outages.push(r.writeOutage);
       lost += r.lostWrites.length;
       acknowledged += r.writesAcknowledged;
@@ -126,15 +158,58 @@ async function main(): Promise<number> {
   } finally {
     await destroyStack(stackName).catch((e: unknown) => console.error(e));
   }
-  const sorted = [...outages].sort((a, b) => a - b);
-  const mid = sorted.length / 2;
-  const median =
-    sorted.length % 2 === 1 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
-  console.log(
-    `median outage ${median.toFixed(2)} s (${sorted[0].toFixed(2)}, ${sorted.at(-1)!.toFixed(2)}), ` +
-      `lost ${lost} of ${acknowledged} acknowledged, ${runs} runs`,
+  return { outages, lost, acknowledged, bad, phases };
+}
+
+async function main(): Promise<number> {
+  const runs = Number(arg("runs", "5"));
+  if (!Number.isInteger(runs) || runs < 1 || runs > 50) throw new Error("--runs takes 1–50");
+  const sizes: Sizing[] = arg("sizes", "10:1")
+    .split(",")
+    .map((pair) => {
+      const [maxReplicas, rolloutBatch] = pair.split(":").map(Number);
+      if (!Number.isInteger(maxReplicas) || !Number.isInteger(rolloutBatch)) {
+        throw new Error(
+          `--sizes takes maxReplicas:rolloutBatch pairs, e.g. 10:1,32:16; got ${pair}`,
+        );
+      }
+      return { maxReplicas, rolloutBatch };
+    });
+  const stackName = arg("stack", "bench-failover");
+  const port = Number(arg("port", "18150"));
+  const figures: Figure[] = [];
+  let failed = false;
+  for (const sizing of sizes) {
+    const r = await killRuns(stackName, port, sizing, runs);
+    const children = connectionBudget(sizing.maxReplicas, sizing.rolloutBatch).pgpoolChildren;
+    const sorted = [...r.outages].sort((a, b) => a - b);
+    const line =
+      `median outage ${median(r.outages).toFixed(2)} s (${sorted[0].toFixed(2)}, ` +
+      `${sorted.at(-1)!.toFixed(2)}), lost ${r.lost} of ${r.acknowledged} acknowledged, ${runs} runs`;
+    console.log(
+      `maxReplicas ${sizing.maxReplicas}, rolloutBatch ${sizing.rolloutBatch} (${children} pgpool children): ${line}`,
+    );
+    figures.push({
+      name: `maxReplicas ${sizing.maxReplicas}, rolloutBatch ${sizing.rolloutBatch}: ${children} pgpool children`,
+      value: line,
+      note: `outages ${r.outages.map((o) => o.toFixed(2)).join(", ")} s`,
+    });
+    r.phases.forEach((phase, i) =>
+      figures.push({ name: `… run ${i + 1}`, value: phase.replace(/\|/g, "/") }),
+    );
+    failed ||= r.lost > 0 || r.bad > 0;
+  }
+  report(
+    "Failover: repeated primary kills",
+    `npm run bench:failover -- ${process.argv.slice(2).join(" ")}`,
+    figures,
+    "SIGKILL of the current primary's postgres, synchronous replication, a client inserting " +
+      "through pgpool's published port every 50 ms; outage = the longest wait between two " +
+      "acknowledged writes from the last one before the kill on. Each sizing on a stack of its " +
+      "own, one after the other in this run. Phases from `docker logs --timestamps` of pgpool " +
+      "and the survivor.",
   );
-  return lost > 0 || bad > 0 ? 1 : 0;
+  return failed ? 1 : 0;
 }
 
 main().then(
