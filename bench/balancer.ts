@@ -25,7 +25,7 @@ import {
 import { addressOn, exec } from "../ops/docker";
 import { copyProgram, nginxUpstreams, removeProgramCopy } from "../ops/rollout";
 import { destroyStack, upStack, type Stack } from "../ops/stack";
-import { report, type Figure } from "./report";
+import { median, report, type Figure } from "./report";
 
 function arg(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -150,12 +150,6 @@ const fmt = (r: Wrk) =>
 function userlandProxyRunning(): boolean {
   return /docker-proxy/.test(execFileSync("ps", ["-eo", "comm"], { encoding: "utf8" }));
 }
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 /**
  * --published-only: the published port (127.0.0.1:PORT, as a browser on the host reaches the

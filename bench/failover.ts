@@ -19,7 +19,7 @@ import { docker } from "../ops/docker";
 import { findTarget } from "../ops/drill/target";
 import { primaryLoss, type PrimaryLossResult } from "../ops/drill/scenarios";
 import { destroyStack, upStack } from "../ops/stack";
-import { report, type Figure } from "./report";
+import { median, report, type Figure } from "./report";
 
 function arg(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -112,12 +112,6 @@ interface SizingResult {
   readonly bad: number;
   readonly phases: string[];
 }
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 /** `runs` primary kills on a stack of its own sized `sizing`, destroyed afterwards. */
 async function killRuns(
