@@ -1,7 +1,8 @@
 // A rolling update of N replicas under steady load, through the real Pulumi engine
 // (ops/stack.ts: Automation API, inline program): first up with N replicas, then a new app image
 // (one more migration) rolled start-first, `--batch` containers at a time, while a client sends
-// GET /api/info through nginx at 20 req/s on a new connection each. Prints
+// GET /api/info through nginx at 20 req/s on a new connection each (and for 30 s before it, with
+// nothing changing, to tell a failed roll from a host that cannot carry N replicas). Prints
 //   roll N replicas: T s, batch B, failed F of S requests, below capacity M samples, …
 // and exits non-zero when the roll fails: the `up` fails, a request fails, nginx names a replica
 // that is not healthy, fewer than N healthy replicas are in nginx at a sample, or more than
@@ -20,6 +21,8 @@ import { destroyStack, upStack } from "../ops/stack";
 import { report } from "./report";
 
 const RATE = 20;
+/** Seconds of load on the stack as it is, before the roll. */
+const STEADY_SECONDS = 30;
 
 /** `--name value` as a whole number in [min, max], or `fallback` when absent. */
 function intArg(name: string, fallback: number, min: number, max: number): number {
@@ -60,6 +63,21 @@ async function main(): Promise<number> {
     const firstUp = (Date.now() - start) / 1000;
     console.log(`first up, ${replicas} replicas: ${firstUp.toFixed(1)} s`);
 
+    // The steady state first: the same load for STEADY_SECONDS with nothing changing, so a
+    // failed roll can be told apart from a host that cannot carry N replicas at all.
+    const steadyLoad = infoLoad(stack.url, RATE);
+    const steadyWatch = new UpstreamWatch(stackName, stack.container("nginx"));
+    await new Promise((r) => setTimeout(r, STEADY_SECONDS * 1000));
+    const steady = await steadyLoad.stop();
+    const steadyUp = await steadyWatch.stop(replicas);
+    const steadyMs = latency(steady);
+    console.log(
+      `steady ${replicas} replicas, ${STEADY_SECONDS} s: failed ${steady.failed} of ${steady.sent} ` +
+        `requests, below capacity ${steadyUp.shortfalls.length} samples, unhealthy in nginx ` +
+        `${steadyUp.violations.length} samples (of ${steadyUp.samples.length}), latency p50 ` +
+        `${steadyMs.p50} ms p99 ${steadyMs.p99} ms`,
+    );
+
     addMigration(
       programDir,
       "1900000000001_bench-rollout",
@@ -93,6 +111,9 @@ async function main(): Promise<number> {
     for (const failure of result.failures.slice(0, 10)) console.log(`  ${failure}`);
     const failed =
       error !== undefined ||
+      steady.failed > 0 ||
+      steadyUp.shortfalls.length > 0 ||
+      steadyUp.violations.length > 0 ||
       result.failed > 0 ||
       shortfalls.length > 0 ||
       violations.length > 0 ||
@@ -102,6 +123,14 @@ async function main(): Promise<number> {
       `npm run bench:scale -- ${process.argv.slice(2).join(" ")}`,
       [
         { name: `first up, ${replicas} replicas`, value: `${firstUp.toFixed(1)} s` },
+        {
+          name: `steady state before the roll, ${STEADY_SECONDS} s: failed requests`,
+          value: `${steady.failed} of ${steady.sent}`,
+          note:
+            `below capacity / naming an unhealthy replica: ${steadyUp.shortfalls.length} / ` +
+            `${steadyUp.violations.length} of ${steadyUp.samples.length} samples; p50 ` +
+            `${steadyMs.p50} ms, p99 ${steadyMs.p99} ms`,
+        },
         {
           name: `roll, batch ${used}`,
           value: `${seconds.toFixed(1)} s`,
