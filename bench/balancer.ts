@@ -159,9 +159,11 @@ function userlandProxyRunning(): boolean {
 async function publishedOnly(): Promise<void> {
   const programDir = copyProgram();
   const figures: Figure[] = [];
-  const proxy = userlandProxyRunning() ? "on" : "off";
+  let proxy = "unknown";
   try {
     const stack = await upStack(STACK, CONFIG, programDir);
+    // Only once the stack publishes its port is there a docker-proxy to see.
+    proxy = userlandProxyRunning() ? "on" : "off";
     const nginxAddress = await addressOn(stack.container("nginx"), "-frontend");
     const published: Wrk[] = [];
     const container: Wrk[] = [];
