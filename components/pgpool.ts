@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { hostPort, TOKEN, type StackArgs } from "./common";
 import { invalid } from "./errors";
 import { POSTGRES_PORT, type PostgresNode } from "./postgres-node";
-import { renderPgpoolConf, renderPoolHba } from "./render/pgpool";
+import { pgpoolMemoryMb, renderPgpoolConf, renderPoolHba } from "./render/pgpool";
 import { slotName } from "./render/postgres";
 import { secretUpload, type PasswordName } from "./secrets";
 import { workload, type Workload } from "./workload";
@@ -63,7 +63,7 @@ export class Pgpool extends pulumi.ComponentResource {
         role: "pgpool",
         node: "pgpool",
         image: args.image,
-        memoryMb: 256 + 2 * args.children,
+        memoryMb: pgpoolMemoryMb(args.children),
         user: "postgres",
         healthcheck: ["/usr/local/bin/pgpool-healthcheck"],
         networks: [

@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { renderPgHba, renderPostgresqlConf } from "../../../components/render/postgres";
-import { renderPgpoolConf, renderPoolHba } from "../../../components/render/pgpool";
+import { pgpoolMemoryMb, renderPgpoolConf, renderPoolHba } from "../../../components/render/pgpool";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, "../../..");
@@ -174,7 +174,7 @@ export class DbCluster {
       "--user",
       "postgres",
       "--memory",
-      `${256 + 2 * children}m`,
+      `${pgpoolMemoryMb(children)}m`,
       PGPOOL_IMAGE,
     ]);
     await this.upload(this.pgpool, [
