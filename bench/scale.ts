@@ -17,6 +17,7 @@ import {
   removeProgramCopy,
   UpstreamWatch,
 } from "../ops/rollout";
+import { rollBatch } from "../components/connections";
 import { destroyStack, upStack } from "../ops/stack";
 import { report } from "./report";
 
@@ -97,7 +98,7 @@ async function main(): Promise<number> {
     await new Promise((r) => setTimeout(r, 2_000));
     const result = await load.stop();
     const { violations, shortfalls, minCapacity, maxRunning, samples } = await watch.stop(replicas);
-    const used = Math.min(batch, Math.max(1, replicas - 1));
+    const used = rollBatch(replicas, batch);
     const ms = latency(result);
     console.log(
       `roll ${replicas} replicas: ${seconds.toFixed(1)} s, batch ${used}, ` +

@@ -8,6 +8,7 @@ import {
   budgetedAppContainers,
   CONNECTIONS_PER_APP,
   connectionBudget,
+  rollBatch,
   type ConnectionBudget,
 } from "./connections";
 import { MAX_RETENTION_FULL } from "./render/pgbackrest";
@@ -408,8 +409,7 @@ export function parseConfig(
   // larger one is clamped with a warning rather than rejected: rejecting it would make scaling
   // down (`pulumi config set replicas 1`) fail on a key the user did not touch.
   const followers = config.replicas - 1;
-  const largest = Math.max(1, followers);
-  const batch = Math.min(config.rolloutBatch, largest);
+  const batch = rollBatch(config.replicas, config.rolloutBatch);
 
   // pgpool has a child for every connection of every app container that can exist at once:
   // up to maxReplicas replicas plus a roll's batch (components/connections.ts).
@@ -442,7 +442,7 @@ export function parseConfig(
     throw new Error(`Invalid ${PROJECT} configuration:\n  ${errors.join("\n  ")}`);
   }
 
-  if (config.rolloutBatch > largest) {
+  if (config.rolloutBatch > batch) {
     warn(
       `${PROJECT}:rolloutBatch is ${config.rolloutBatch} but replicas is ${config.replicas} ` +
         `(${followers} follower${followers === 1 ? "" : "s"}): all followers are replaced at once`,

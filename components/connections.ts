@@ -53,7 +53,15 @@ export function connectionBudget(maxReplicas: number, rolloutBatch: number): Con
 
 /** The most app containers at once of a stack with up to `maxReplicas` replicas (see connectionBudget). */
 export function budgetedAppContainers(maxReplicas: number, rolloutBatch: number): number {
-  return appContainersAtOnce(maxReplicas, Math.min(rolloutBatch, Math.max(1, maxReplicas - 1)));
+  return appContainersAtOnce(maxReplicas, rollBatch(maxReplicas, rolloutBatch));
+}
+
+/**
+ * The batch a roll of `replicas` uses: `rolloutBatch`, at most the followers (`replicas` - 1),
+ * at least 1. A larger batch already means "all followers at once".
+ */
+export function rollBatch(replicas: number, rolloutBatch: number): number {
+  return Math.min(rolloutBatch, Math.max(1, replicas - 1));
 }
 
 /** App containers a config can have at once: every replica plus a roll's batch of replacements. */
