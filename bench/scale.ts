@@ -9,6 +9,8 @@
 // N + B app containers run at once. Writes its figures to BENCHMARKS.md, a section per replica
 // count ("Rolling update, N replicas"). Needs the Docker engine and the base image.
 //   npm run bench:scale -- --replicas 10 [--batch 2] [--stack bench-scale] [--port 18131]
+import { setTimeout as sleep } from "node:timers/promises";
+import type { LoadReport } from "../ops/http";
 import {
   addMigration,
   copyProgram,
@@ -16,9 +18,10 @@ import {
   latency,
   removeProgramCopy,
   UpstreamWatch,
+  type UpstreamReport,
 } from "../ops/rollout";
 import { rollBatch } from "../components/connections";
-import { destroyStack, upStack } from "../ops/stack";
+import { destroyStack, upStack, type Stack } from "../ops/stack";
 import { report } from "./report";
 
 const RATE = 20;
@@ -39,6 +42,23 @@ function intArg(name: string, fallback: number, min: number, max: number): numbe
 function textArg(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
   return at < 0 ? fallback : (process.argv[at + 1] ?? fallback);
+}
+
+/**
+ * GET /api/info through the stack's nginx at RATE req/s, and nginx's upstreams watched, while
+ * `during` runs; what the client and the watcher saw (capacity counted against `replicas`).
+ */
+async function underLoad(
+  stackName: string,
+  stack: Stack,
+  replicas: number,
+  during: () => Promise<unknown>,
+): Promise<{ load: LoadReport; watch: UpstreamReport; ms: ReturnType<typeof latency> }> {
+  const load = infoLoad(stack.url, RATE);
+  const watch = new UpstreamWatch(stackName, stack.container("nginx"));
+  await during();
+  const report = await load.stop();
+  return { load: report, watch: await watch.stop(replicas), ms: latency(report) };
 }
 
 async function main(): Promise<number> {
@@ -66,17 +86,12 @@ async function main(): Promise<number> {
 
     // The steady state first: the same load for STEADY_SECONDS with nothing changing, so a
     // failed roll can be told apart from a host that cannot carry N replicas at all.
-    const steadyLoad = infoLoad(stack.url, RATE);
-    const steadyWatch = new UpstreamWatch(stackName, stack.container("nginx"));
-    await new Promise((r) => setTimeout(r, STEADY_SECONDS * 1000));
-    const steady = await steadyLoad.stop();
-    const steadyUp = await steadyWatch.stop(replicas);
-    const steadyMs = latency(steady);
+    const steady = await underLoad(stackName, stack, replicas, () => sleep(STEADY_SECONDS * 1000));
     console.log(
-      `steady ${replicas} replicas, ${STEADY_SECONDS} s: failed ${steady.failed} of ${steady.sent} ` +
-        `requests, below capacity ${steadyUp.shortfalls.length} samples, unhealthy in nginx ` +
-        `${steadyUp.violations.length} samples (of ${steadyUp.samples.length}), latency p50 ` +
-        `${steadyMs.p50} ms p99 ${steadyMs.p99} ms`,
+      `steady ${replicas} replicas, ${STEADY_SECONDS} s: failed ${steady.load.failed} of ` +
+        `${steady.load.sent} requests, below capacity ${steady.watch.shortfalls.length} samples, ` +
+        `unhealthy in nginx ${steady.watch.violations.length} samples (of ` +
+        `${steady.watch.samples.length}), latency p50 ${steady.ms.p50} ms p99 ${steady.ms.p99} ms`,
     );
 
     addMigration(
@@ -84,22 +99,23 @@ async function main(): Promise<number> {
       "1900000000001_bench-rollout",
       "CREATE TABLE bench_rollout (id integer PRIMARY KEY);",
     );
-    const load = infoLoad(stack.url, RATE);
-    const watch = new UpstreamWatch(stackName, stack.container("nginx"));
     start = Date.now();
     let error: unknown;
-    try {
-      stack = await upStack(stackName, config, programDir);
-    } catch (e) {
-      error = e;
-    }
-    const seconds = (Date.now() - start) / 1000;
-    // Requests sent just before `up` returned are still on their way.
-    await new Promise((r) => setTimeout(r, 2_000));
-    const result = await load.stop();
-    const { violations, shortfalls, minCapacity, maxRunning, samples } = await watch.stop(replicas);
+    let seconds = 0;
+    const roll = await underLoad(stackName, stack, replicas, async () => {
+      try {
+        stack = await upStack(stackName, config, programDir);
+      } catch (e) {
+        error = e;
+      }
+      seconds = (Date.now() - start) / 1000;
+      // Requests sent just before `up` returned are still on their way.
+      await sleep(2_000);
+    });
+    const result = roll.load;
+    const { violations, shortfalls, minCapacity, maxRunning, samples } = roll.watch;
+    const ms = roll.ms;
     const used = rollBatch(replicas, batch);
-    const ms = latency(result);
     console.log(
       `roll ${replicas} replicas: ${seconds.toFixed(1)} s, batch ${used}, ` +
         `failed ${result.failed} of ${result.sent} requests, ` +
@@ -112,9 +128,9 @@ async function main(): Promise<number> {
     for (const failure of result.failures.slice(0, 10)) console.log(`  ${failure}`);
     const failed =
       error !== undefined ||
-      steady.failed > 0 ||
-      steadyUp.shortfalls.length > 0 ||
-      steadyUp.violations.length > 0 ||
+      steady.load.failed > 0 ||
+      steady.watch.shortfalls.length > 0 ||
+      steady.watch.violations.length > 0 ||
       result.failed > 0 ||
       shortfalls.length > 0 ||
       violations.length > 0 ||
@@ -126,11 +142,11 @@ async function main(): Promise<number> {
         { name: `first up, ${replicas} replicas`, value: `${firstUp.toFixed(1)} s` },
         {
           name: `steady state before the roll, ${STEADY_SECONDS} s: failed requests`,
-          value: `${steady.failed} of ${steady.sent}`,
+          value: `${steady.load.failed} of ${steady.load.sent}`,
           note:
-            `below capacity / naming an unhealthy replica: ${steadyUp.shortfalls.length} / ` +
-            `${steadyUp.violations.length} of ${steadyUp.samples.length} samples; p50 ` +
-            `${steadyMs.p50} ms, p99 ${steadyMs.p99} ms`,
+            `below capacity / naming an unhealthy replica: ${steady.watch.shortfalls.length} / ` +
+            `${steady.watch.violations.length} of ${steady.watch.samples.length} samples; p50 ` +
+            `${steady.ms.p50} ms, p99 ${steady.ms.p99} ms`,
         },
         {
           name: `roll, batch ${used}`,
