@@ -74,10 +74,11 @@ function printTrace(
   for (const [t, text] of lines) console.log(`  +${String(t - at).padStart(5)} ms ${text}`);
 }
 
+/** A run's phases (ms after the kill, from the logs) and its outcome, as two lines of text. */
 async function timeline(
   containers: Readonly<Record<string, string>>,
   r: PrimaryLossResult,
-): Promise<string> {
+): Promise<{ phases: string; outcome: string }> {
   const at = r.crashed.at;
   const pgpool = await timedLines(containers.pgpool, at);
   const survivor = await timedLines(containers[r.survivor], at);
@@ -90,14 +91,16 @@ async function timeline(
   const promoted = firstAfter(survivor, at, /database system is ready to accept connections/);
   const failoverDone = firstAfter(pgpool, at, /=== Failover done/);
   if (process.argv.includes("--trace")) printTrace(at, r, pgpool, survivor);
-  return (
-    `kill ${r.failed} → sessions see EOF ${s(eof)}, failover requested ${s(detected)}, ` +
-    `promoting ${s(promoting)}, ` +
-    `${r.survivor} accepts writes ${s(promoted)} (writable seen ${s(r.promotedAfter)}), ` +
-    `pgpool switched ${s(failoverDone)}, first write acknowledged ${s(r.firstWriteAfter)}; ` +
-    `outage ${s(r.writeOutage)}, lost ${r.lostWrites.length} of ${r.writesAcknowledged}, ` +
-    `old primary ${r.oldPrimaryNow} (${r.rejoin}), rejoined after ${s(r.rejoinedAfter)}`
-  );
+  return {
+    phases:
+      `kill ${r.failed} → sessions see EOF ${s(eof)}, failover requested ${s(detected)}, ` +
+      `promoting ${s(promoting)}, ` +
+      `${r.survivor} accepts writes ${s(promoted)} (writable seen ${s(r.promotedAfter)}), ` +
+      `pgpool switched ${s(failoverDone)}, first write acknowledged ${s(r.firstWriteAfter)}`,
+    outcome:
+      `outage ${s(r.writeOutage)}, lost ${r.lostWrites.length} of ${r.writesAcknowledged}, ` +
+      `old primary ${r.oldPrimaryNow} (${r.rejoin}), rejoined after ${s(r.rejoinedAfter)}`,
+  };
 }
 
 interface Sizing {
@@ -140,9 +143,9 @@ async function killRuns(
     for (let run = 1; run <= runs; run++) {
       const target = await findTarget(stackName);
       const r = await primaryLoss(target, { writeRate: 20, httpRate: 5 });
-      const line = await timeline(target.containers, r);
-      console.log(`run ${run}: ${line}`);
-      phases.push(line.split("; outage")[0]);
+      const { phases: phase, outcome } = await timeline(target.containers, r);
+      console.log(`run ${run}: ${phase}; ${outcome}`);
+      phases.push(phase);
       if (r.writeOutage !== undefined) outages.push(r.writeOutage);
       lost += r.lostWrites.length;
       acknowledged += r.writesAcknowledged;
@@ -176,10 +179,9 @@ async function main(): Promise<number> {
   for (const sizing of sizes) {
     const r = await killRuns(stackName, port, sizing, runs);
     const children = connectionBudget(sizing.maxReplicas, sizing.rolloutBatch).pgpoolChildren;
-    const sorted = [...r.outages].sort((a, b) => a - b);
     const line =
-      `median outage ${median(r.outages).toFixed(2)} s (${sorted[0].toFixed(2)}, ` +
-      `${sorted.at(-1)!.toFixed(2)}), lost ${r.lost} of ${r.acknowledged} acknowledged, ${runs} runs`;
+      `median outage ${median(r.outages).toFixed(2)} s (${Math.min(...r.outages).toFixed(2)}, ` +
+      `${Math.max(...r.outages).toFixed(2)}), lost ${r.lost} of ${r.acknowledged} acknowledged, ${runs} runs`;
     console.log(
       `maxReplicas ${sizing.maxReplicas}, rolloutBatch ${sizing.rolloutBatch} (${children} pgpool children): ${line}`,
     );
