@@ -39,16 +39,17 @@ for tier in "${tiers[@]}"; do
     rm -f "$report"
     (cd toolchain/command && CGO_ENABLED=0 go test -json -count=1 ./...) |
       node scripts/go-test-report.mjs "$report" || status=1
-  elif [ "$tier" = e2e ]; then
-    # The e2e stacks, the swarm lab and their state directory have fixed names on this machine:
-    # a second run at the same time would drive the same stacks. Wait for the first to finish.
-    # -o: flock itself holds the lock, not the tests' children (a dockerd they start outlives them).
-    flock -n "$HEAVY_LOCK" true ||
-      echo "npm test: another e2e run or bench holds $HEAVY_LOCK; waiting for it" >&2
-    flock -o "$HEAVY_LOCK" npx vitest run --project "$tier" --reporter=default --reporter=json \
-      --outputFile.json="$report" || status=1
   else
-    npx vitest run --project "$tier" --reporter=default --reporter=json \
+    lock=()
+    if [ "$tier" = e2e ]; then
+      # The e2e stacks, the swarm lab and their state directory have fixed names on this
+      # machine: a second run at the same time would drive the same stacks. Wait for the first.
+      # -o: flock itself holds the lock, not the tests' children (a dockerd they start outlives them).
+      flock -n "$HEAVY_LOCK" true ||
+        echo "npm test: another e2e run or bench holds $HEAVY_LOCK; waiting for it" >&2
+      lock=(flock -o "$HEAVY_LOCK")
+    fi
+    "${lock[@]}" npx vitest run --project "$tier" --reporter=default --reporter=json \
       --outputFile.json="$report" || status=1
   fi
   reports+=("$report")
